@@ -1,0 +1,139 @@
+import type { Command } from 'commander';
+import { ago, printRecords, truncate } from './format.js';
+import type { ContainerRecord } from '../state/containers.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function statusText(c: ContainerRecord): string {
+  if (c.state === 'running') return `Up ${ago(c.startedAt!).replace(/ ago$/, '')}`;
+  if (c.state === 'exited') return `Exited (${c.exitCode}) ${ago(c.finishedAt!)}`;
+  return 'Created';
+}
+
+function psRecord(c: ContainerRecord) {
+  return {
+    ID: c.id.slice(0, 12),
+    Image: c.imageRef,
+    Command: `"${truncate(c.spec.args.join(' '), 20)}"`,
+    CreatedAt: c.createdAt,
+    RunningFor: ago(c.createdAt),
+    Status: statusText(c),
+    State: c.state,
+    Ports: '',
+    Names: c.name,
+    Networks: c.spec.network,
+  };
+}
+
+export function registerContainerCommands(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('run')
+    .description('Create and run a new container from an image')
+    .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
+    .argument('<image>')
+    .argument('[command...]')
+    .passThroughOptions()
+    .option('--name <name>', 'assign a name to the container')
+    .option('--rm', 'remove the container when it exits', false)
+    .option('-d, --detach', 'run in the background and print the container id', false)
+    .option('-e, --env <KEY=VAL>', 'set an environment variable (repeatable)', collect, [])
+    .option('--env-file <file>', 'read environment variables from a file (repeatable)', collect, [])
+    .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('--entrypoint <cmd>', "override the image's entrypoint")
+    .option('-h, --hostname <name>', 'container host name')
+    .option('--network <mode>', 'network: none or host', undefined)
+    .option('-i, --interactive', 'keep stdin open', false)
+    .option('-t, --tty', 'give the container the terminal', false)
+    .action(async (image: string, cmd: string[], o) => {
+      const { runContainer } = await import('../container/run.js');
+      const { DEFAULT_NETWORK } = await import('../network/modes.js');
+      const result = await runContainer({
+        image,
+        cmd,
+        name: o.name,
+        autoRemove: o.rm,
+        detach: o.detach,
+        env: o.env,
+        envFiles: o.envFile,
+        workdir: o.workdir,
+        entrypoint: o.entrypoint,
+        hostname: o.hostname,
+        network: o.network ?? DEFAULT_NETWORK,
+        interactive: o.interactive,
+        tty: o.tty,
+      });
+      if (o.detach) process.stdout.write(`${result.id}\n`);
+      setExit(result.exitCode);
+    });
+
+  program
+    .command('ps')
+    .description('List containers')
+    .option('-a, --all', 'show all containers (default shows just running)', false)
+    .option('-q, --quiet', 'only display container ids', false)
+    .option('--no-trunc', "don't truncate output")
+    .option('--format <format>', 'table, json, or a template like {{.ID}}')
+    .action(async (o) => {
+      const { reconcile } = await import('../container/reconcile.js');
+      const { listContainers } = await import('../state/containers.js');
+      reconcile();
+      const list = listContainers().filter((c) => o.all || c.state === 'running');
+      if (o.quiet) {
+        for (const c of list) process.stdout.write(`${o.trunc === false ? c.id : c.id.slice(0, 12)}\n`);
+        return;
+      }
+      const records = list.map((c) => ({ ...psRecord(c), ...(o.trunc === false ? { ID: c.id, Command: `"${c.spec.args.join(' ')}"` } : {}) }));
+      printRecords(
+        o.format,
+        ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+        ['ID', 'Image', 'Command', 'RunningFor', 'Status', 'Ports', 'Names'],
+        records,
+      );
+    });
+
+  program
+    .command('inspect')
+    .description('Show low-level information on containers (or images) as JSON')
+    .argument('<name...>')
+    .action(async (refs: string[]) => {
+      const { reconcile } = await import('../container/reconcile.js');
+      const { findContainer } = await import('../state/containers.js');
+      const { inspectContainer } = await import('../container/inspect.js');
+      const { lookupImage } = await import('../image/store.js');
+      const { NotFoundError } = await import('../errors.js');
+      reconcile();
+      const out: unknown[] = [];
+      let failed: Error | undefined;
+      for (const ref of refs) {
+        try {
+          out.push(inspectContainer(findContainer(ref)));
+        } catch (err) {
+          if (!(err instanceof NotFoundError)) throw err;
+          const image = lookupImage(ref);
+          if (image) out.push({ Id: image.id, RepoTags: image.tags, Created: image.createdAt, Size: image.size, ...image.config });
+          else failed = new NotFoundError(`No such object: ${ref}`);
+        }
+      }
+      process.stdout.write(JSON.stringify(out, null, 4) + '\n');
+      if (failed) throw failed;
+    });
+
+  program
+    .command('rm')
+    .description('Remove one or more containers')
+    .argument('<container...>')
+    .option('-f, --force', 'kill and remove a running container', false)
+    .action(async (refs: string[], o) => {
+      const { removeContainer } = await import('../container/stop.js');
+      let failed: Error | undefined;
+      for (const ref of refs) {
+        try {
+          process.stdout.write(`${await removeContainer(ref, o.force)}\n`);
+        } catch (err) {
+          failed = err as Error;
+          process.stderr.write(`tbox: ${(err as Error).message}\n`);
+        }
+      }
+      if (failed) setExit((failed as { exitCode?: number }).exitCode ?? 125);
+    });
+}

@@ -1,0 +1,51 @@
+/**
+ * The command line: parse, call the library, print. Library modules are
+ * imported inside each action so a command loads only what it uses.
+ */
+import { Command, CommanderError } from 'commander';
+import { TboxError, EXIT_TBOX } from '../errors.js';
+import { setDebug } from '../host/command.js';
+import { registerContainerCommands } from './containers.js';
+import { registerImageCommands } from './images.js';
+
+
+function requireRoot(): void {
+  if (process.getuid?.() !== 0) {
+    throw new TboxError('tbox needs root for namespaces, mounts and networking: run it as root (sudo tbox ...)');
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('tbox')
+    .description('A small Docker-like container runtime that shows the kernel parts it is made of')
+    .version('0.1.0', '-v, --version')
+    .option('-D, --debug', 'print every host command tbox runs')
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(`tbox: ${s.replace(/^error: /, '')}`) })
+    .hook('preAction', (cmd) => {
+      if (cmd.opts().debug) setDebug(true);
+      requireRoot();
+    });
+  const setExit = (code: number) => {
+    exitCode = code;
+  };
+  registerContainerCommands(program, setExit);
+  registerImageCommands(program);
+  for (const c of program.commands) c.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? 0 : EXIT_TBOX;
+    }
+    if (err instanceof TboxError) {
+      process.stderr.write(`tbox: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`tbox: ${(err as Error).stack ?? String(err)}\n`);
+    return EXIT_TBOX;
+  }
+}

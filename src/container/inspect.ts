@@ -1,0 +1,48 @@
+import path from 'node:path';
+import { containerDir } from '../paths.js';
+import type { ContainerRecord } from '../state/containers.js';
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/** The `docker inspect` shape, for the fields tbox has. */
+export function inspectContainer(c: ContainerRecord) {
+  const dir = containerDir(c.id);
+  const running = c.state === 'running';
+  return {
+    Id: c.id,
+    Created: c.createdAt,
+    Path: c.spec.args[0],
+    Args: c.spec.args.slice(1),
+    State: {
+      Status: c.state,
+      Running: running,
+      Pid: running ? c.pid ?? 0 : 0,
+      ExitCode: c.exitCode ?? 0,
+      StartedAt: c.startedAt ?? ZERO_TIME,
+      FinishedAt: c.finishedAt ?? ZERO_TIME,
+      OOMKilled: false,
+      Dead: false,
+    },
+    Image: c.imageId,
+    Name: `/${c.name}`,
+    ResolvConfPath: path.join(dir, 'resolv.conf'),
+    HostnamePath: path.join(dir, 'hostname'),
+    HostsPath: path.join(dir, 'hosts'),
+    LogPath: path.join(dir, 'container.log'),
+    MonitorPid: running ? c.shimPid : 0,
+    Config: {
+      Hostname: c.spec.hostname,
+      Env: c.spec.env,
+      Cmd: c.spec.args,
+      Image: c.imageRef,
+      WorkingDir: c.spec.cwd,
+      Tty: c.spec.tty,
+      OpenStdin: c.spec.interactive,
+    },
+    HostConfig: { NetworkMode: c.spec.network, AutoRemove: c.autoRemove },
+    GraphDriver: {
+      Name: 'overlay2',
+      Data: { UpperDir: path.join(dir, 'upper'), WorkDir: path.join(dir, 'work'), MergedDir: path.join(dir, 'rootfs') },
+    },
+  };
+}

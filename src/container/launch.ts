@@ -1,0 +1,143 @@
+/**
+ * Starts a container's process tree:
+ *
+ *   unshare --mount --uts --ipc --pid [--net] -- tbox-shim ... -- CMD
+ *
+ * and follows the shim's report pipe (see src/shim/tbox-shim.c) so the caller
+ * learns pid 1's host pid, whether CMD could be exec'd, and its exit code.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { start, missingTool } from '../host/command.js';
+import { shimPath, containerDir } from '../paths.js';
+import { TboxError, EXIT_TBOX } from '../errors.js';
+import { ETC_FILES } from './etc-files.js';
+import type { ContainerRecord } from '../state/containers.js';
+
+export interface LaunchOptions {
+  lowerDirs: string[];
+  /** false for --network host */
+  newNetns: boolean;
+  /** Hold pid 1 before exec until release() is called (for network setup). */
+  holdBeforeExec: boolean;
+  stdio: 'inherit' | 'detached';
+}
+
+export interface Launched {
+  child: ChildProcess;
+  shimPid: number;
+  /** Host pid of the container's pid 1. */
+  pid: number;
+  /** Let pid 1 exec CMD; resolves when it did, rejects with its exit code if it could not. */
+  release(): Promise<void>;
+  /** Resolves with the container's exit code. */
+  exited: Promise<number>;
+}
+
+export const logPath = (id: string) => path.join(containerDir(id), 'container.log');
+export const exitFilePath = (id: string) => path.join(containerDir(id), 'exit');
+
+export class StartError extends TboxError {}
+
+export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launched> {
+  const dir = containerDir(c.id);
+  const shimArgs = [
+    '--rootfs', path.join(dir, 'rootfs'),
+    '--lower', opts.lowerDirs.join(':'),
+    '--upper', path.join(dir, 'upper'),
+    '--work', path.join(dir, 'work'),
+    '--hostname', c.spec.hostname,
+    '--cwd', c.spec.cwd,
+    '--exit-file', exitFilePath(c.id),
+    '--report-fd', '3',
+    ...(opts.holdBeforeExec ? ['--sync-fd', '4'] : []),
+    ...ETC_FILES.flatMap((f) => ['--bind', path.join(dir, f), `/etc/${f}`]),
+    '--', ...c.spec.args,
+  ];
+  const namespaces = ['--mount', '--uts', '--ipc', '--pid', ...(opts.newNetns ? ['--net'] : [])];
+
+  let stdio: StdioOptions;
+  if (opts.stdio === 'inherit') {
+    stdio = [c.spec.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe'];
+  } else {
+    const log = fs.openSync(logPath(c.id), 'a');
+    stdio = ['ignore', log, log, 'pipe'];
+  }
+  if (opts.holdBeforeExec) stdio.push('pipe');
+
+  const env = Object.fromEntries(c.spec.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  const child = start('unshare', [...namespaces, '--', shimPath, ...shimArgs], {
+    stdio,
+    env,
+    detached: opts.stdio === 'detached',
+  });
+  if (opts.stdio === 'detached') for (const fd of stdio) if (typeof fd === 'number') fs.closeSync(fd);
+
+  return new Promise((resolve, reject) => {
+    let pid = 0;
+    let exitCode: number | undefined;
+    let startError: StartError | undefined;
+    let onReady: ((err?: StartError) => void) | undefined;
+    let readyOutcome: { err?: StartError } | undefined;
+    let resolveExit!: (code: number) => void;
+    const exited = new Promise<number>((r) => (resolveExit = r));
+
+    const settleReady = (err?: StartError) => {
+      readyOutcome = { err };
+      onReady?.(err);
+    };
+
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'ENOENT' ? missingTool('unshare') : new TboxError(`cannot start unshare: ${err.message}`));
+    });
+
+    const lines = createInterface({ input: child.stdio[3] as Readable });
+    lines.on('line', (line) => {
+      const [word, arg, ...rest] = line.split(' ');
+      if (word === 'pid') {
+        pid = Number(arg);
+        resolve({ child, shimPid: child.pid!, pid, release, exited });
+      } else if (word === 'ready') {
+        settleReady();
+      } else if (word === 'error') {
+        startError = new StartError(rest.join(' '), Number(arg));
+        settleReady(startError);
+      } else if (word === 'exit') {
+        exitCode = Number(arg);
+      }
+    });
+
+    child.on('exit', (code, signal) => {
+      if (!pid) {
+        reject(new TboxError(`container failed to start (unshare exited ${code ?? signal})`));
+        return;
+      }
+      // The shim reports pid 1's real status; if the shim itself was killed
+      // there is no report, and the container died with it (PDEATHSIG).
+      const final = exitCode ?? startError?.exitCode ?? (signal ? 137 : code ?? EXIT_TBOX);
+      if (!readyOutcome) settleReady(new StartError('container exited before it started', final));
+      resolveExit(final);
+    });
+
+    function release(): Promise<void> {
+      if (opts.holdBeforeExec) {
+        const sync = child.stdio[4] as Writable;
+        sync.end('1');
+      }
+      return new Promise<void>((res, rej) => {
+        const done = (err?: StartError) => (err ? rej(err) : res());
+        if (readyOutcome) done(readyOutcome.err);
+        else onReady = done;
+      });
+    }
+  });
+}
+
+/** After -d: stop listening so this CLI can exit while the shim runs on. */
+export function detach(l: Launched): void {
+  (l.child.stdio[3] as Readable).destroy();
+  l.child.unref();
+}

@@ -1,0 +1,35 @@
+/**
+ * tbox keeps no daemon, so every command first reconciles the database with
+ * the kernel: a container whose monitor is gone is marked exited, and what it
+ * held is released. This is also the crash recovery path.
+ */
+import fs from 'node:fs';
+import { isAlive } from '../host/proc.js';
+import { listContainers, markExited, type ContainerRecord } from '../state/containers.js';
+import { exitFilePath } from './launch.js';
+import { destroyContainer } from './remove.js';
+
+/** The code the shim recorded, or 137: a shim killed before it could write took pid 1 with it. */
+export function recordedExit(id: string): { code: number; at: string } {
+  try {
+    const text = fs.readFileSync(exitFilePath(id), 'utf8').trim();
+    if (text !== '') return { code: Number(text), at: fs.statSync(exitFilePath(id)).mtime.toISOString() };
+  } catch {
+    // no exit file: the container never got far enough to have one
+  }
+  return { code: 137, at: new Date().toISOString() };
+}
+
+/** Record the exit of a container whose processes are gone, once. */
+export function finalizeExit(c: ContainerRecord, code: number, at: string): void {
+  markExited(c.id, code, at);
+  if (c.autoRemove) destroyContainer(c);
+}
+
+export function reconcile(): void {
+  for (const c of listContainers()) {
+    if (c.state !== 'running' || isAlive(c.shimPid, c.shimStartTicks)) continue;
+    const { code, at } = recordedExit(c.id);
+    finalizeExit(c, code, at);
+  }
+}

@@ -1,0 +1,9 @@
+import fs from 'node:fs';
+import { containerDir } from '../paths.js';
+import { deleteContainer, type ContainerRecord } from '../state/containers.js';
+
+/** Delete a stopped container: its writable layer, its files and its row. */
+export function destroyContainer(c: ContainerRecord): void {
+  fs.rmSync(containerDir(c.id), { recursive: true, force: true });
+  deleteContainer(c.id);
+}

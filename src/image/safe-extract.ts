@@ -1,0 +1,119 @@
+/**
+ * Unpacks one image layer without ever writing outside its directory.
+ *
+ * node-tar (>= 7.5.11) already strips `..` and absolute paths and refuses some
+ * symlink tricks, but it does so by warning and carrying on. An image that
+ * tries any of these is hostile, so tbox refuses it whole instead, and checks
+ * every entry itself before node-tar sees it:
+ *   - absolute paths and `..` components
+ *   - entries below a symlink this archive created (a write through it)
+ *   - hardlinks whose target is absolute, escapes, or goes through a symlink
+ *   - device nodes
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { createGunzip } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { PassThrough, Transform } from 'node:stream';
+import { UnsafeArchiveError, TboxError } from '../errors.js';
+
+export interface ExtractResult {
+  /** sha256 of the uncompressed tar: the layer's OCI diff_id. */
+  diffId: string;
+  size: number;
+}
+
+type Verdict = string | undefined;
+
+/** Checks entries in archive order; returns why an entry is unsafe, if it is. */
+export class EntryGuard {
+  private readonly symlinks = new Set<string>();
+
+  check(rawPath: string, type: string, linkpath?: string): Verdict {
+    const p = this.relative(rawPath);
+    if (typeof p !== 'string') return p.error;
+    if (type === 'CharacterDevice' || type === 'BlockDevice') return `${rawPath}: device nodes are not allowed`;
+    const through = this.symlinkAncestor(p);
+    if (through) return `${rawPath}: writes through symlink ${through}`;
+    if (type === 'Link') {
+      const target = this.relative(linkpath ?? '');
+      if (typeof target !== 'string') return `${rawPath}: hardlink target ${linkpath}: ${target.error.replace(/^.*: /, '')}`;
+      const via = this.symlinkAncestor(target) ?? (this.symlinks.has(target) ? target : undefined);
+      if (via) return `${rawPath}: hardlink target ${linkpath} goes through symlink ${via}`;
+    }
+    if (type === 'SymbolicLink') this.symlinks.add(p);
+    else this.symlinks.delete(p);
+    return undefined;
+  }
+
+  private relative(raw: string): string | { error: string } {
+    if (raw.startsWith('/')) return { error: `${raw}: absolute path` };
+    const norm = path.posix.normalize(raw).replace(/\/+$/, '');
+    if (norm === '..' || norm.startsWith('../') || raw.split('/').includes('..')) return { error: `${raw}: path contains ..` };
+    return norm === '.' ? '' : norm;
+  }
+
+  private symlinkAncestor(p: string): string | undefined {
+    const parts = p.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const ancestor = parts.slice(0, i).join('/');
+      if (this.symlinks.has(ancestor)) return ancestor;
+    }
+    return undefined;
+  }
+}
+
+function isGzip(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const magic = Buffer.alloc(2);
+    fs.readSync(fd, magic, 0, 2, 0);
+    return magic[0] === 0x1f && magic[1] === 0x8b;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Extract `archive` (tar or tar.gz) into the empty directory `dest`. */
+export async function extractLayer(archive: string, dest: string): Promise<ExtractResult> {
+  const tar = await import('tar');
+  fs.mkdirSync(dest, { recursive: true });
+  const guard = new EntryGuard();
+  let refusal: string | undefined;
+  const hash = createHash('sha256');
+  let size = 0;
+  const measure = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  const unpack = tar.x({
+    cwd: dest,
+    strict: true,
+    chmod: true,
+    processUmask: 0,
+    preservePaths: false,
+    maxDepth: Infinity,
+    filter: (p, entry) => {
+      if (refusal) return false;
+      const e = entry as { type: string; linkpath?: string; header?: { path?: string } };
+      refusal = guard.check(e.header?.path ?? p, e.type, e.linkpath);
+      return refusal === undefined;
+    },
+  });
+  try {
+    await pipeline(
+      fs.createReadStream(archive),
+      isGzip(archive) ? createGunzip() : new PassThrough(),
+      measure,
+      unpack as unknown as NodeJS.WritableStream,
+    );
+  } catch (err) {
+    if (!refusal) throw new TboxError(`cannot unpack ${archive}: ${(err as Error).message}`);
+  }
+  if (refusal) throw new UnsafeArchiveError(`refusing unsafe archive ${path.basename(archive)}: ${refusal}`);
+  return { diffId: `sha256:${hash.digest('hex')}`, size };
+}

@@ -1,0 +1,312 @@
+/*
+ * tbox-shim: the small process that stands between tbox and a container.
+ *
+ * tbox starts it as `unshare --mount --uts --ipc --net --pid -- tbox-shim ...`.
+ * unshare(1) has already moved this process into new mount, uts, ipc and net
+ * namespaces; the pid namespace applies to children only, so the fork below
+ * creates the container's pid 1. Doing the fork here rather than with
+ * `unshare --fork` is what lets us see pid 1's real wait status: Debian 12's
+ * unshare reports a SIGKILLed child as exit 1, and we need 137.
+ *
+ * The child builds the container's root (overlay, /proc, /sys, /dev, bind
+ * mounts), pivots into it and execs the command. The parent stays as the
+ * container's monitor: it forwards signals, waits, and records the exit code.
+ * It is C rather than Node because one of these lives per running container
+ * and must cost well under a megabyte.
+ *
+ * Report protocol on --report-fd (one line each, in order):
+ *   pid <host pid of container pid 1>
+ *   ready                      the command was exec'd
+ *   error <code> <message>     setup or exec failed; the shim exits <code>
+ *   exit <code>                the container's exit code (also the shim's)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_BINDS 16
+
+struct bind { const char *src, *dst; };
+
+struct spec {
+    const char *rootfs, *lower, *upper, *work, *hostname, *cwd, *exit_file;
+    int report_fd, sync_fd;
+    struct bind binds[MAX_BINDS];
+    int nbinds;
+    char **argv;
+};
+
+static int err_pipe[2] = {-1, -1};
+static volatile pid_t child_pid;
+
+/* Child side: report a failure through the close-on-exec pipe and exit. */
+static void fail(int code, const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg + 4, sizeof msg - 4, fmt, ap);
+    va_end(ap);
+    if (n < 0) n = 0;
+    if (n > (int)sizeof msg - 5) n = sizeof msg - 5;
+    msg[0] = (char)code;
+    msg[1] = msg[2] = msg[3] = ' ';
+    if (write(err_pipe[1], msg, 4 + n) < 0) { /* nothing left to tell */ }
+    _exit(code);
+}
+
+static void path_in(char *out, size_t len, const char *root, const char *rel) {
+    snprintf(out, len, "%s/%s", root, rel[0] == '/' ? rel + 1 : rel);
+}
+
+static void mkdir_p(const char *path, mode_t mode) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        mkdir(tmp, mode);
+        *p = '/';
+    }
+    mkdir(tmp, mode);
+}
+
+static void must_mount(const char *src, const char *target, const char *type,
+                       unsigned long flags, const char *data) {
+    mkdir_p(target, 0755);
+    if (mount(src, target, type, flags, data) < 0)
+        fail(125, "mount %s on %s: %s", type ? type : src, target, strerror(errno));
+}
+
+static void make_dev(const char *rootfs) {
+    static const struct { const char *name; unsigned maj, min; } nodes[] = {
+        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
+        {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+    };
+    static const struct { const char *name, *target; } links[] = {
+        {"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"},
+        {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
+        {"ptmx", "pts/ptmx"},
+    };
+    char dev[4096], p[4096];
+    path_in(dev, sizeof dev, rootfs, "/dev");
+    must_mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+    for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+        path_in(p, sizeof p, dev, nodes[i].name);
+        if (mknod(p, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
+            fail(125, "mknod %s: %s", p, strerror(errno));
+        chmod(p, 0666); /* mknod is subject to the umask */
+    }
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+        path_in(p, sizeof p, dev, links[i].name);
+        if (symlink(links[i].target, p) < 0) fail(125, "symlink %s: %s", p, strerror(errno));
+    }
+    path_in(p, sizeof p, dev, "pts");
+    must_mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+    path_in(p, sizeof p, dev, "shm");
+    must_mount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+    path_in(p, sizeof p, dev, "mqueue");
+    must_mount("mqueue", p, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+}
+
+static void bind_file(const char *rootfs, const struct bind *b) {
+    char dst[4096];
+    path_in(dst, sizeof dst, rootfs, b->dst);
+    struct stat st;
+    if (lstat(dst, &st) < 0 || !S_ISREG(st.st_mode)) {
+        /* A symlink here (say /etc/resolv.conf -> ../run/...) could point the
+         * bind mount outside the rootfs, so replace it with a plain file. */
+        unlink(dst);
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", dst);
+        char *slash = strrchr(dir, '/');
+        if (slash) { *slash = 0; mkdir_p(dir, 0755); }
+        int fd = open(dst, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0) fail(125, "create %s: %s", dst, strerror(errno));
+        close(fd);
+    }
+    if (mount(b->src, dst, NULL, MS_BIND, NULL) < 0)
+        fail(125, "bind %s on %s: %s", b->src, dst, strerror(errno));
+}
+
+static void build_root(const struct spec *s) {
+    char p[4096], opts[4096];
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        fail(125, "make / private: %s", strerror(errno));
+    int n = snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", s->lower, s->upper, s->work);
+    if (n >= (int)sizeof opts) fail(125, "overlay options too long (%d bytes)", n);
+    must_mount("overlay", s->rootfs, "overlay", 0, opts);
+
+    path_in(p, sizeof p, s->rootfs, "/proc");
+    must_mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    path_in(p, sizeof p, s->rootfs, "/sys");
+    must_mount("sysfs", p, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    make_dev(s->rootfs);
+    for (int i = 0; i < s->nbinds; i++) bind_file(s->rootfs, &s->binds[i]);
+
+    if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+        fail(125, "sethostname: %s", strerror(errno));
+
+    /* pivot_root(".", ".") stacks the old root under the new one; detaching
+     * it leaves no trace of the host's tree and needs no .oldroot directory. */
+    if (chdir(s->rootfs) < 0) fail(125, "chdir %s: %s", s->rootfs, strerror(errno));
+    if (syscall(SYS_pivot_root, ".", ".") < 0) fail(125, "pivot_root: %s", strerror(errno));
+    if (umount2(".", MNT_DETACH) < 0) fail(125, "detach old root: %s", strerror(errno));
+    if (chdir("/") < 0) fail(125, "chdir /: %s", strerror(errno));
+
+    const char *cwd = s->cwd ? s->cwd : "/";
+    mkdir_p(cwd, 0755);
+    if (chdir(cwd) < 0) fail(125, "working directory %s: %s", cwd, strerror(errno));
+}
+
+static void run_child(const struct spec *s) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* The container must not outlive its monitor: with no monitor nobody
+     * would record its exit or clean up after it. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    close(err_pipe[0]);
+
+    build_root(s);
+
+    if (s->sync_fd >= 0) {
+        char go;
+        ssize_t r;
+        do r = read(s->sync_fd, &go, 1); while (r < 0 && errno == EINTR);
+        if (r != 1) fail(125, "aborted by tbox before start");
+        close(s->sync_fd);
+    }
+    for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+
+    execvp(s->argv[0], s->argv);
+    int e = errno;
+    if (e == ENOENT)
+        fail(127, "exec: \"%s\": %s", s->argv[0],
+             strchr(s->argv[0], '/') ? "no such file or directory" : "executable file not found in $PATH");
+    fail(126, "exec: \"%s\": %s", s->argv[0], strerror(e));
+}
+
+static void forward(int sig, siginfo_t *info, void *ctx) {
+    (void)ctx;
+    /* Terminal-generated signals (SI_KERNEL) already reached the container,
+     * which shares our process group; only relay what was sent to us. */
+    if (info->si_code == SI_USER || info->si_code == SI_QUEUE) {
+        if (child_pid > 0) kill(child_pid, sig);
+    }
+}
+
+static void report(int fd, const char *fmt, ...) {
+    if (fd < 0) return;
+    char line[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof line - 1) n = sizeof line - 1;
+    if (write(fd, line, n) < 0) { /* tbox went away; the exit file still tells */ }
+}
+
+static void usage(void) {
+    fprintf(stderr, "usage: tbox-shim --rootfs DIR --lower DIRS --upper DIR --work DIR [--hostname H] [--cwd DIR]\n"
+                    "                 [--bind SRC DST]... [--exit-file F] [--report-fd N] [--sync-fd N] -- CMD...\n");
+    exit(125);
+}
+
+static void parse(int argc, char **argv, struct spec *s) {
+    memset(s, 0, sizeof *s);
+    s->report_fd = s->sync_fd = -1;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) { i++; break; }
+        if (i + 1 >= argc) usage();
+        if (!strcmp(a, "--rootfs")) s->rootfs = argv[++i];
+        else if (!strcmp(a, "--lower")) s->lower = argv[++i];
+        else if (!strcmp(a, "--upper")) s->upper = argv[++i];
+        else if (!strcmp(a, "--work")) s->work = argv[++i];
+        else if (!strcmp(a, "--hostname")) s->hostname = argv[++i];
+        else if (!strcmp(a, "--cwd")) s->cwd = argv[++i];
+        else if (!strcmp(a, "--exit-file")) s->exit_file = argv[++i];
+        else if (!strcmp(a, "--report-fd")) s->report_fd = atoi(argv[++i]);
+        else if (!strcmp(a, "--sync-fd")) s->sync_fd = atoi(argv[++i]);
+        else if (!strcmp(a, "--bind") && i + 2 < argc && s->nbinds < MAX_BINDS) {
+            s->binds[s->nbinds].src = argv[++i];
+            s->binds[s->nbinds++].dst = argv[++i];
+        } else usage();
+    }
+    if (!s->rootfs || !s->lower || !s->upper || !s->work || i >= argc) usage();
+    s->argv = argv + i;
+}
+
+int main(int argc, char **argv) {
+    struct spec s;
+    parse(argc, argv, &s);
+
+    /* Opened now: once the child pivots, this mount namespace no longer
+     * sees host paths, and that includes us. */
+    int exit_fd = -1;
+    if (s.exit_file) {
+        exit_fd = open(s.exit_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (exit_fd < 0) { fprintf(stderr, "tbox-shim: %s: %s\n", s.exit_file, strerror(errno)); return 125; }
+    }
+    if (s.report_fd >= 0) fcntl(s.report_fd, F_SETFD, FD_CLOEXEC);
+    if (pipe2(err_pipe, O_CLOEXEC) < 0) { perror("tbox-shim: pipe"); return 125; }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = forward;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    static const int relayed[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGALRM};
+    for (size_t i = 0; i < sizeof relayed / sizeof relayed[0]; i++) sigaction(relayed[i], &sa, NULL);
+    signal(SIGTSTP, SIG_IGN);
+    signal(SIGTTIN, SIG_IGN);
+    signal(SIGTTOU, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+
+    pid_t pid = fork();
+    if (pid < 0) { perror("tbox-shim: fork"); return 125; }
+    if (pid == 0) run_child(&s);
+    child_pid = pid;
+    close(err_pipe[1]);
+    if (s.sync_fd >= 0) close(s.sync_fd);
+    report(s.report_fd, "pid %d\n", pid);
+
+    char msg[1024];
+    ssize_t n;
+    do n = read(err_pipe[0], msg, sizeof msg - 1); while (n < 0 && errno == EINTR);
+    close(err_pipe[0]);
+    if (n > 4) {
+        msg[n] = 0;
+        report(s.report_fd, "error %d %s\n", (unsigned char)msg[0], msg + 4);
+    } else {
+        report(s.report_fd, "ready\n");
+    }
+
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) { perror("tbox-shim: waitpid"); return 125; }
+    }
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (exit_fd >= 0) {
+        char buf[16];
+        int len = snprintf(buf, sizeof buf, "%d\n", code);
+        if (write(exit_fd, buf, len) < 0) { /* reconcile will treat it as lost */ }
+        close(exit_fd);
+    }
+    report(s.report_fd, "exit %d\n", code);
+    return code;
+}

@@ -1,0 +1,129 @@
+import { database, write } from './db.js';
+import { NotFoundError, InvalidArgumentError } from '../errors.js';
+
+export type ContainerState = 'created' | 'running' | 'exited';
+
+/** What the user asked for, fixed at create time. */
+export interface ContainerSpec {
+  args: string[];
+  env: string[];
+  cwd: string;
+  hostname: string;
+  network: string;
+  tty: boolean;
+  interactive: boolean;
+}
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  imageId: string;
+  imageRef: string;
+  spec: ContainerSpec;
+  state: ContainerState;
+  shimPid: number | null;
+  shimStartTicks: number | null;
+  pid: number | null;
+  exitCode: number | null;
+  autoRemove: boolean;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+interface Row {
+  id: string;
+  name: string;
+  image_id: string;
+  image_ref: string;
+  spec: string;
+  state: ContainerState;
+  shim_pid: number | null;
+  shim_start_ticks: number | null;
+  pid: number | null;
+  exit_code: number | null;
+  auto_remove: number;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+function fromRow(r: Row): ContainerRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    imageId: r.image_id,
+    imageRef: r.image_ref,
+    spec: JSON.parse(r.spec) as ContainerSpec,
+    state: r.state,
+    shimPid: r.shim_pid,
+    shimStartTicks: r.shim_start_ticks,
+    pid: r.pid,
+    exitCode: r.exit_code,
+    autoRemove: r.auto_remove === 1,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+export function insertContainer(c: ContainerRecord): void {
+  write((db) =>
+    db
+      .prepare(
+        `INSERT INTO containers (id, name, image_id, image_ref, spec, state, auto_remove, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(c.id, c.name, c.imageId, c.imageRef, JSON.stringify(c.spec), c.state, c.autoRemove ? 1 : 0, c.createdAt),
+  );
+}
+
+export function listContainers(): ContainerRecord[] {
+  return (database().prepare('SELECT * FROM containers ORDER BY created_at DESC').all() as Row[]).map(fromRow);
+}
+
+export function getContainer(id: string): ContainerRecord | undefined {
+  const row = database().prepare('SELECT * FROM containers WHERE id = ?').get(id) as Row | undefined;
+  return row && fromRow(row);
+}
+
+/** Find a container by name, full id or unique id prefix, as Docker does. */
+export function findContainer(ref: string): ContainerRecord {
+  const db = database();
+  let row = db.prepare('SELECT * FROM containers WHERE name = ? OR id = ?').get(ref, ref) as Row | undefined;
+  if (!row && /^[0-9a-f-]+$/.test(ref)) {
+    const rows = db.prepare("SELECT * FROM containers WHERE id LIKE ? || '%' LIMIT 2").all(ref) as Row[];
+    if (rows.length > 1) throw new InvalidArgumentError(`multiple containers match id prefix "${ref}": use more characters`);
+    row = rows[0];
+  }
+  if (!row) throw new NotFoundError(`No such container: ${ref}`);
+  return fromRow(row);
+}
+
+export function markRunning(id: string, shimPid: number, shimStartTicks: number, pid: number, startedAt: string): void {
+  write((db) =>
+    db
+      .prepare(`UPDATE containers SET state = 'running', shim_pid = ?, shim_start_ticks = ?, pid = ?, started_at = ?,
+                finished_at = NULL, exit_code = NULL WHERE id = ?`)
+      .run(shimPid, shimStartTicks, pid, startedAt, id),
+  );
+}
+
+/** Record an exit once: returns false if another process recorded it first. */
+export function markExited(id: string, exitCode: number, finishedAt: string): boolean {
+  return write(
+    (db) =>
+      db
+        .prepare(`UPDATE containers SET state = 'exited', exit_code = ?, finished_at = ?, pid = NULL
+                  WHERE id = ? AND state != 'exited'`)
+        .run(exitCode, finishedAt, id).changes === 1,
+  );
+}
+
+export function deleteContainer(id: string): boolean {
+  return write((db) => db.prepare('DELETE FROM containers WHERE id = ?').run(id).changes === 1);
+}
+
+export function containersUsingImage(imageId: string): ContainerRecord[] {
+  return (database().prepare('SELECT * FROM containers WHERE image_id = ?').all(imageId) as Row[]).map(fromRow);
+}

@@ -1,0 +1,51 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
+import { databasePath, stateDir } from '../paths.js';
+import { migrations } from './migrations.js';
+
+export type Database = BetterSqlite3.Database;
+
+let db: Database | undefined;
+
+/** The state database, opened once per process and migrated on first open. */
+export function database(): Database {
+  if (db) return db;
+  fs.mkdirSync(stateDir(), { recursive: true });
+  // createRequire keeps the native module out of the import graph of
+  // commands that never touch state (--help, --version).
+  const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+  const conn = new Sqlite(databasePath());
+  // Many tbox processes share this file: wait for locks instead of failing.
+  conn.pragma('busy_timeout = 10000');
+  conn.pragma('journal_mode = WAL');
+  conn.pragma('synchronous = NORMAL');
+  conn.pragma('foreign_keys = ON');
+  migrate(conn);
+  db = conn;
+  return conn;
+}
+
+function migrate(conn: Database): void {
+  const current = conn.pragma('user_version', { simple: true }) as number;
+  if (current >= migrations.length) return;
+  writeTransaction(conn, () => {
+    // Re-read under the write lock: another process may have migrated.
+    const version = conn.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < migrations.length; v++) conn.exec(migrations[v]!);
+    conn.pragma(`user_version = ${migrations.length}`);
+  });
+}
+
+/**
+ * BEGIN IMMEDIATE takes the write lock up front, so two processes never both
+ * read and then fail to upgrade to a write (SQLITE_BUSY mid-transaction).
+ */
+export function writeTransaction<T>(conn: Database, fn: () => T): T {
+  return conn.transaction(fn).immediate();
+}
+
+export function write<T>(fn: (conn: Database) => T): T {
+  const conn = database();
+  return writeTransaction(conn, () => fn(conn));
+}

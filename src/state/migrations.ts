@@ -1,0 +1,41 @@
+/**
+ * Schema versions, applied in order and recorded in PRAGMA user_version.
+ * Never edit a released migration: add the next one.
+ */
+export const migrations: readonly string[] = [
+  // 1: images, their layers, tags, and containers
+  `
+  CREATE TABLE layers (
+    diff_id TEXT PRIMARY KEY,
+    size INTEGER NOT NULL
+  );
+  CREATE TABLE images (
+    id TEXT PRIMARY KEY,
+    config TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE tags (
+    repository TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    image_id TEXT NOT NULL REFERENCES images(id),
+    PRIMARY KEY (repository, tag)
+  );
+  CREATE TABLE containers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    image_id TEXT NOT NULL REFERENCES images(id),
+    image_ref TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('created', 'running', 'exited')),
+    shim_pid INTEGER,
+    shim_start_ticks INTEGER,
+    pid INTEGER,
+    exit_code INTEGER,
+    auto_remove INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT
+  );
+  `,
+];
