@@ -54,6 +54,7 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     '--exit-file', exitFilePath(c.id),
     '--report-fd', '3',
     ...(opts.holdBeforeExec ? ['--sync-fd', '4'] : []),
+    ...(opts.newNetns ? ['--loopback-up'] : []),
     ...ETC_FILES.flatMap((f) => ['--bind', path.join(dir, f), `/etc/${f}`]),
     '--', ...c.spec.args,
   ];
@@ -74,7 +75,7 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     env,
     detached: opts.stdio === 'detached',
   });
-  if (opts.stdio === 'detached') for (const fd of stdio) if (typeof fd === 'number') fs.closeSync(fd);
+  if (opts.stdio === 'detached') fs.closeSync(stdio[1] as number);
 
   return new Promise((resolve, reject) => {
     let pid = 0;

@@ -7,6 +7,8 @@
  * on this class of machine, more than Node's own start-up, and `tbox run`
  * pays every millisecond of its imports.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { HostToolMissingError, TboxError } from '../errors.js';
 
@@ -84,8 +86,26 @@ export function ipBatch(lines: readonly string[], opts: { netns?: string; allowF
   return run('ip', args, { input: lines.join('\n') + '\n', allowFailure: opts.allowFailure });
 }
 
+/**
+ * Find a tool on tbox's own PATH. Needed when a child gets another
+ * environment (a container's), whose PATH would otherwise be searched.
+ */
+export function resolveTool(cmd: string): string {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (!dir) continue;
+    const candidate = path.join(dir, cmd);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  throw missingTool(cmd);
+}
+
 /** Start a long-lived host process (the container's unshare + shim). */
 export function start(cmd: string, args: readonly string[], opts: SpawnOptions): ChildProcess {
   trace(cmd, args);
-  return spawn(cmd, args, opts);
+  return spawn(opts.env ? resolveTool(cmd) : cmd, args, opts);
 }

@@ -1,10 +1,10 @@
 /**
  * Unpacks one image layer without ever writing outside its directory.
  *
- * node-tar (>= 7.5.11) already strips `..` and absolute paths and refuses some
- * symlink tricks, but it does so by warning and carrying on. An image that
- * tries any of these is hostile, so tbox refuses it whole instead, and checks
- * every entry itself before node-tar sees it:
+ * node-tar (>= 7.5.11) strips `..` and absolute paths by warning and carrying
+ * on, and it also rewrites absolute symlink targets, which image layers are
+ * full of. So tbox runs it with preservePaths and checks every entry itself
+ * before node-tar sees it, refusing a hostile archive whole:
  *   - absolute paths and `..` components
  *   - entries below a symlink this archive created (a write through it)
  *   - hardlinks whose target is absolute, escapes, or goes through a symlink
@@ -39,7 +39,8 @@ export class EntryGuard {
     if (type === 'Link') {
       const target = this.relative(linkpath ?? '');
       if (typeof target !== 'string') return `${rawPath}: hardlink target ${linkpath}: ${target.error.replace(/^.*: /, '')}`;
-      const via = this.symlinkAncestor(target) ?? (this.symlinks.has(target) ? target : undefined);
+      // link(2) does not follow a symlink at the target itself, only above it.
+      const via = this.symlinkAncestor(target);
       if (via) return `${rawPath}: hardlink target ${linkpath} goes through symlink ${via}`;
     }
     if (type === 'SymbolicLink') this.symlinks.add(p);
@@ -95,7 +96,10 @@ export async function extractLayer(archive: string, dest: string): Promise<Extra
     strict: true,
     chmod: true,
     processUmask: 0,
-    preservePaths: false,
+    // node-tar would rewrite absolute symlink targets (/bin/sh -> /bin/busybox)
+    // relative to the extraction dir, breaking every image; the EntryGuard
+    // does the path checks instead.
+    preservePaths: true,
     maxDepth: Infinity,
     filter: (p, entry) => {
       if (refusal) return false;

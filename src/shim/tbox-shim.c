@@ -29,7 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -43,7 +46,7 @@ struct bind { const char *src, *dst; };
 
 struct spec {
     const char *rootfs, *lower, *upper, *work, *hostname, *cwd, *exit_file;
-    int report_fd, sync_fd;
+    int report_fd, sync_fd, loopback_up;
     struct bind binds[MAX_BINDS];
     int nbinds;
     char **argv;
@@ -141,6 +144,20 @@ static void bind_file(const char *rootfs, const struct bind *b) {
         fail(125, "bind %s on %s: %s", b->src, dst, strerror(errno));
 }
 
+/* A new network namespace starts with lo down; bring it up without
+ * spawning `ip`. */
+static void loopback_up(void) {
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) fail(125, "socket: %s", strerror(errno));
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "lo");
+    if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) fail(125, "lo flags: %s", strerror(errno));
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) fail(125, "lo up: %s", strerror(errno));
+    close(sock);
+}
+
 static void build_root(const struct spec *s) {
     char p[4096], opts[4096];
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -180,6 +197,7 @@ static void run_child(const struct spec *s) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     close(err_pipe[0]);
 
+    if (s->loopback_up) loopback_up();
     build_root(s);
 
     if (s->sync_fd >= 0) {
@@ -221,7 +239,7 @@ static void report(int fd, const char *fmt, ...) {
 
 static void usage(void) {
     fprintf(stderr, "usage: tbox-shim --rootfs DIR --lower DIRS --upper DIR --work DIR [--hostname H] [--cwd DIR]\n"
-                    "                 [--bind SRC DST]... [--exit-file F] [--report-fd N] [--sync-fd N] -- CMD...\n");
+                    "                 [--bind SRC DST]... [--loopback-up] [--exit-file F] [--report-fd N] [--sync-fd N] -- CMD...\n");
     exit(125);
 }
 
@@ -233,6 +251,7 @@ static void parse(int argc, char **argv, struct spec *s) {
         const char *a = argv[i];
         if (!strcmp(a, "--")) { i++; break; }
         if (i + 1 >= argc) usage();
+        if (!strcmp(a, "--loopback-up")) { s->loopback_up = 1; continue; }
         if (!strcmp(a, "--rootfs")) s->rootfs = argv[++i];
         else if (!strcmp(a, "--lower")) s->lower = argv[++i];
         else if (!strcmp(a, "--upper")) s->upper = argv[++i];

@@ -1,0 +1,109 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliPath, makeSandbox, run, type Sandbox } from './helpers.js';
+
+let box: Sandbox;
+beforeAll(() => {
+  box = makeSandbox();
+});
+afterAll(() => box.cleanup());
+
+const rowCount = () => Number(box.tbox(['ps', '-aq']).stdout.split('\n').filter(Boolean).length);
+
+describe('ps, inspect, rm', () => {
+  it('lists, inspects and removes by name, id prefix and full id', () => {
+    const id = box.tbox(['run', '-d', '--name', 'sleeper', 'busybox', 'sleep', '300']).stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    const ps = box.tbox(['ps']).stdout;
+    expect(ps).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES\n/);
+    expect(ps).toContain(id.slice(0, 12));
+    expect(ps).toMatch(/"sleep 300"\s+.*\s+Up .*\s+sleeper\n/);
+
+    const json = JSON.parse(box.tbox(['ps', '--format', 'json']).stdout.trim().split('\n')[0]!);
+    expect(json).toMatchObject({ ID: id.slice(0, 12), Names: 'sleeper', State: 'running', Image: 'busybox' });
+
+    for (const ref of ['sleeper', id.slice(0, 6), id]) {
+      const [info] = JSON.parse(box.tbox(['inspect', ref]).stdout);
+      expect(info.Id).toBe(id);
+      expect(info.Name).toBe('/sleeper');
+      expect(info.State).toMatchObject({ Status: 'running', Running: true, ExitCode: 0 });
+      expect(fs.readFileSync(`/proc/${info.State.Pid}/cmdline`, 'utf8')).toBe('sleep\x00300\x00');
+    }
+
+    const refused = box.tbox(['rm', 'sleeper']);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toMatch(/stop the container before removing it, or use rm -f/);
+    expect(box.tbox(['rm', '-f', id.slice(0, 8)]).code).toBe(0);
+    expect(box.tbox(['ps', '-a']).stdout).not.toContain(id.slice(0, 12));
+    expect(fs.existsSync(path.join(box.root, 'state', 'containers', id))).toBe(false);
+  });
+
+  it('ps shows exited containers only with -a, with Docker-style status', () => {
+    box.tbox(['run', '--name', 'done3', 'busybox', 'sh', '-c', 'exit 3']);
+    expect(box.tbox(['ps']).stdout).not.toContain('done3');
+    expect(box.tbox(['ps', '-a']).stdout).toMatch(/Exited \(3\) .* ago\s+done3/);
+    const [info] = JSON.parse(box.tbox(['inspect', 'done3']).stdout);
+    expect(info.State).toMatchObject({ Status: 'exited', Running: false, Pid: 0, ExitCode: 3 });
+    expect(Date.parse(info.State.FinishedAt)).toBeGreaterThanOrEqual(Date.parse(info.State.StartedAt));
+    expect(box.tbox(['rm', 'done3']).stdout).toBe('done3\n');
+  });
+
+  it('never shows a container as running once its process is gone', async () => {
+    box.tbox(['run', '-d', '--name', 'victim', 'busybox', 'sleep', '300']);
+    const [info] = JSON.parse(box.tbox(['inspect', 'victim']).stdout);
+    process.kill(info.State.Pid, 'SIGKILL');
+    expect(box.tbox(['ps', '-a', '--format', '{{.Names}} {{.State}}']).stdout).toContain('victim exited');
+    const [after] = JSON.parse(box.tbox(['inspect', 'victim']).stdout);
+    expect(after.State.ExitCode).toBe(137);
+    box.tbox(['rm', 'victim']);
+  });
+});
+
+describe('bad input: one clear line, exit 125, nothing left behind', () => {
+  const expectCleanFailure = (r: ReturnType<Sandbox['tbox']>, message: RegExp) => {
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  };
+
+  it('unknown container', () => {
+    expectCleanFailure(box.tbox(['rm', 'ghost']), /^tbox: No such container: ghost/);
+    expectCleanFailure(box.tbox(['inspect', 'ghost']), /No such object: ghost/);
+  });
+
+  it('duplicate --name', () => {
+    box.tbox(['run', '--name', 'twin', 'busybox', 'true']);
+    const before = rowCount();
+    const dirs = fs.readdirSync(path.join(box.root, 'state', 'containers')).length;
+    expectCleanFailure(box.tbox(['run', '--name', 'twin', 'busybox', 'true']), /name "\/twin" is already in use/);
+    expect(rowCount()).toBe(before);
+    expect(fs.readdirSync(path.join(box.root, 'state', 'containers')).length).toBe(dirs);
+    box.tbox(['rm', 'twin']);
+  });
+
+  it('bad names, workdirs and networks', () => {
+    const before = rowCount();
+    expectCleanFailure(box.tbox(['run', '--name', 'bad/name', 'busybox', 'true']), /Invalid container name/);
+    expectCleanFailure(box.tbox(['run', '-w', 'relative', 'busybox', 'true']), /needs to be an absolute path/);
+    expectCleanFailure(box.tbox(['run', '--network', 'nosuchnet', 'busybox', 'true']), /network nosuchnet not found/);
+    expectCleanFailure(box.tbox(['run', 'Bad:Ref!', 'true']), /invalid reference format/);
+    expect(rowCount()).toBe(before);
+  });
+
+  it('not root', () => {
+    const r = run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cliPath, 'ps'], { env: box.env });
+    expectCleanFailure(r, /needs root/);
+  });
+
+  it('a missing host tool names its package', () => {
+    const before = rowCount();
+    const r = box.tbox(['run', '--rm', 'busybox', 'true'], { env: { PATH: '/nonexistent' } });
+    expectCleanFailure(r, /^tbox: unshare not found: apt-get install util-linux/);
+    expect(rowCount()).toBe(before);
+  });
+
+  it('an unknown flag', () => {
+    expectCleanFailure(box.tbox(['run', '--no-such-flag', 'busybox']), /unknown option/);
+  });
+});

@@ -1,0 +1,103 @@
+import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeSandbox, type Sandbox } from './helpers.js';
+import { makeTar, type TarEntry } from './tar-writer.js';
+
+let box: Sandbox;
+beforeAll(() => {
+  box = makeSandbox();
+  // The imported images below reuse busybox's binary.
+  expect(box.tbox(['run', '--rm', 'busybox', 'true']).code).toBe(0);
+});
+afterAll(() => box.cleanup());
+
+const busyboxBinary = () => fs.readFileSync('/bin/busybox');
+
+function writeArchive(name: string, entries: TarEntry[], gzip = false): string {
+  const file = path.join(box.root, name);
+  fs.writeFileSync(file, makeTar(entries, gzip));
+  return file;
+}
+
+describe('tbox import / images / rmi', () => {
+  it('imports a rootfs tar.gz and runs it with --change CMD', () => {
+    const dir = path.join(box.root, 'mini');
+    fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'bin', 'busybox'), busyboxBinary(), { mode: 0o755 });
+    fs.symlinkSync('busybox', path.join(dir, 'bin', 'sh'));
+    fs.writeFileSync(path.join(dir, 'greeting'), 'imported!\n');
+    const archive = path.join(box.root, 'mini.tar.gz');
+    const made = spawnSync('tar', ['-czf', archive, '-C', dir, '.']);
+    expect(made.status).toBe(0);
+    const r = box.tbox(['import', '--change', 'CMD ["/bin/busybox", "cat", "/greeting"]', archive, 'mini:1.0']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect(box.tbox(['run', '--rm', 'mini:1.0']).stdout).toBe('imported!\n');
+    const images = box.tbox(['images']).stdout;
+    expect(images).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\n/);
+    expect(images).toMatch(/\nmini\s+1\.0\s+[0-9a-f]{12}\s+.*ago\s+[\d.]+[kM]B\n/);
+    const json = box.tbox(['images', '--format', 'json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(json.map((i) => i.Repository).sort()).toEqual(['busybox', 'mini']);
+  });
+
+  it('rmi refuses an image a container uses, then removes it and its layer', () => {
+    expect(box.tbox(['run', '--name', 'user', 'mini:1.0']).code).toBe(0);
+    const refused = box.tbox(['rmi', 'mini:1.0']);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toMatch(/in use by container/);
+    box.tbox(['rm', 'user']);
+    const layersBefore = fs.readdirSync(path.join(box.root, 'images', 'layers')).length;
+    const r = box.tbox(['rmi', 'mini:1.0']);
+    expect(r.stdout).toMatch(/Untagged: mini:1.0\nDeleted: sha256:/);
+    expect(fs.readdirSync(path.join(box.root, 'images', 'layers')).length).toBe(layersBefore - 1);
+    expect(box.tbox(['rmi', 'mini:1.0']).code).toBe(125);
+  });
+
+  it('an unknown image is a clear 125', () => {
+    const r = box.tbox(['run', '--rm', 'nosuchimage', 'true']);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatch(/^tbox: Unable to find image 'nosuchimage' locally/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  const sentinel = '/tmp/tbox-escape-sentinel';
+  const hostile: [string, TarEntry[]][] = [
+    ['a ../ path', [{ path: 'bin/' , type: 'dir' }, { path: `../../../../../..${sentinel}`, body: 'pwned' }]],
+    ['an absolute path', [{ path: sentinel, body: 'pwned' }]],
+    ['a write through a symlink', [{ path: 'evil', type: 'symlink', linkpath: '/tmp' }, { path: 'evil/tbox-escape-sentinel', body: 'pwned' }]],
+    ['a hardlink to a file outside', [{ path: 'passwd', type: 'hardlink', linkpath: '../../../../../../etc/passwd' }]],
+    ['an absolute hardlink', [{ path: 'passwd', type: 'hardlink', linkpath: '/etc/passwd' }]],
+    ['a hardlink through a symlink', [{ path: 'etc', type: 'symlink', linkpath: '/etc' }, { path: 'shadow', type: 'hardlink', linkpath: 'etc/passwd' }]],
+    ['a device node', [{ path: 'null', type: 'chardev' }]],
+  ];
+
+  it.each(hostile)('refuses a tar with %s and leaves nothing behind', (label, entries) => {
+    fs.rmSync(sentinel, { force: true });
+    const layersDir = path.join(box.root, 'images', 'layers');
+    const layersBefore = fs.readdirSync(layersDir).sort();
+    const imagesBefore = box.tbox(['images', '-q']).stdout;
+    const archive = writeArchive(`hostile-${label.replace(/\W+/g, '-')}.tar`, entries);
+    const r = box.tbox(['import', archive, 'hostile:latest']);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatch(/^tbox: refusing unsafe archive/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(fs.existsSync(sentinel)).toBe(false);
+    expect(fs.readdirSync(layersDir).sort()).toEqual(layersBefore);
+    expect(box.tbox(['images', '-q']).stdout).toBe(imagesBefore);
+    expect(fs.readFileSync('/etc/passwd', 'utf8')).toMatch(/^root:/);
+  });
+
+  it('accepts symlinks with absolute targets, which real images are full of', () => {
+    const archive = writeArchive('links.tar', [
+      { path: 'bin/', type: 'dir' },
+      { path: 'bin/busybox', body: 'x', mode: 0o755 },
+      { path: 'bin/sh', type: 'symlink', linkpath: '/bin/busybox' },
+      { path: 'bin/ash', type: 'hardlink', linkpath: 'bin/busybox' },
+    ]);
+    const r = box.tbox(['import', archive, 'links']);
+    expect(r.code).toBe(0);
+    box.tbox(['rmi', 'links']);
+  });
+});
