@@ -41,12 +41,12 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('--entrypoint <cmd>', "override the image's entrypoint")
     .option('-h, --hostname <name>', 'container host name')
-    .option('--network <mode>', 'network: none or host', undefined)
+    .option('--network <network>', 'bridge (default), host, none, or a network from tbox network create', 'bridge')
+    .option('--ip <address>', 'IPv4 address on a bridge network')
     .option('-i, --interactive', 'keep stdin open', false)
     .option('-t, --tty', 'give the container the terminal', false)
     .action(async (image: string, cmd: string[], o) => {
       const { runContainer } = await import('../container/run.js');
-      const { DEFAULT_NETWORK } = await import('../network/modes.js');
       const result = await runContainer({
         image,
         cmd,
@@ -58,7 +58,8 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
         workdir: o.workdir,
         entrypoint: o.entrypoint,
         hostname: o.hostname,
-        network: o.network ?? DEFAULT_NETWORK,
+        network: o.network,
+        ip: o.ip,
         interactive: o.interactive,
         tty: o.tty,
       });

@@ -7,6 +7,8 @@ import { TboxError, EXIT_TBOX } from '../errors.js';
 import { setDebug } from '../host/command.js';
 import { registerContainerCommands } from './containers.js';
 import { registerImageCommands } from './images.js';
+import { registerNetworkCommands } from './networks.js';
+import { registerSystemCommands } from './system.js';
 
 
 function requireRoot(): void {
@@ -33,7 +35,10 @@ export async function main(argv: string[]): Promise<number> {
   };
   registerContainerCommands(program, setExit);
   registerImageCommands(program);
-  for (const c of program.commands) c.exitOverride();
+  registerNetworkCommands(program);
+  registerSystemCommands(program);
+  const overrideAll = (cmd: Command) => cmd.commands.forEach((c) => overrideAll(c.exitOverride()));
+  overrideAll(program);
   try {
     await program.parseAsync(argv);
     return exitCode;

@@ -1,6 +1,30 @@
 import path from 'node:path';
 import { containerDir } from '../paths.js';
 import type { ContainerRecord } from '../state/containers.js';
+import { containerEndpoint } from '../network/attach.js';
+import { formatIp, parseCidr } from '../network/ipv4.js';
+
+function networkSettings(c: ContainerRecord) {
+  const ep = containerEndpoint(c.id);
+  const endpoint = ep && {
+    NetworkID: ep.network.id,
+    IPAddress: formatIp(ep.lease.address),
+    IPPrefixLen: parseCidr(ep.network.subnet).prefix,
+    Gateway: ep.network.gateway,
+    MacAddress: ep.lease.mac,
+    HostVeth: ep.lease.hostVeth,
+    Bridge: ep.network.bridge,
+  };
+  return {
+    Bridge: ep?.network.bridge ?? '',
+    SandboxKey: c.state === 'running' && c.shimPid ? `/proc/${c.shimPid}/ns/net` : '',
+    IPAddress: endpoint?.IPAddress ?? '',
+    IPPrefixLen: endpoint?.IPPrefixLen ?? 0,
+    Gateway: endpoint?.Gateway ?? '',
+    MacAddress: endpoint?.MacAddress ?? '',
+    Networks: { [c.spec.network]: endpoint ?? {} },
+  };
+}
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -40,6 +64,7 @@ export function inspectContainer(c: ContainerRecord) {
       OpenStdin: c.spec.interactive,
     },
     HostConfig: { NetworkMode: c.spec.network, AutoRemove: c.autoRemove },
+    NetworkSettings: networkSettings(c),
     GraphDriver: {
       Name: 'overlay2',
       Data: { UpperDir: path.join(dir, 'upper'), WorkDir: path.join(dir, 'work'), MergedDir: path.join(dir, 'rootfs') },

@@ -33,6 +33,8 @@ export interface Launched {
   pid: number;
   /** Let pid 1 exec CMD; resolves when it did, rejects with its exit code if it could not. */
   release(): Promise<void>;
+  /** Make pid 1 give up before exec (only while held). */
+  abort(): void;
   /** Resolves with the container's exit code. */
   exited: Promise<number>;
 }
@@ -100,7 +102,7 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
       const [word, arg, ...rest] = line.split(' ');
       if (word === 'pid') {
         pid = Number(arg);
-        resolve({ child, shimPid: child.pid!, pid, release, exited });
+        resolve({ child, shimPid: child.pid!, pid, release, abort, exited });
       } else if (word === 'ready') {
         settleReady();
       } else if (word === 'error') {
@@ -122,6 +124,11 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
       if (!readyOutcome) settleReady(new StartError('container exited before it started', final));
       resolveExit(final);
     });
+
+    function abort(): void {
+      // EOF on the sync pipe without the go byte: pid 1 exits before exec.
+      (child.stdio[4] as Writable | undefined)?.destroy();
+    }
 
     function release(): Promise<void> {
       if (opts.holdBeforeExec) {

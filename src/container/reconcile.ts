@@ -8,6 +8,7 @@ import { isAlive } from '../host/proc.js';
 import { listContainers, markExited, type ContainerRecord } from '../state/containers.js';
 import { exitFilePath } from './launch.js';
 import { destroyContainer } from './remove.js';
+import { releaseContainerNetwork } from '../network/attach.js';
 
 /** The code the shim recorded, or 137: a shim killed before it could write took pid 1 with it. */
 export function recordedExit(id: string): { code: number; at: string } {
@@ -23,6 +24,8 @@ export function recordedExit(id: string): { code: number; at: string } {
 /** Record the exit of a container whose processes are gone, once. */
 export function finalizeExit(c: ContainerRecord, code: number, at: string): void {
   markExited(c.id, code, at);
+  // Docker gives the address back when a container stops, not when it is removed.
+  releaseContainerNetwork(c.id);
   if (c.autoRemove) destroyContainer(c);
 }
 

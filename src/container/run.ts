@@ -7,11 +7,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
 import { containerDir } from '../paths.js';
-import { ConflictError, TboxError } from '../errors.js';
+import { ConflictError, InvalidArgumentError, TboxError } from '../errors.js';
 import { resolveImage } from '../image/resolve.js';
 import { lowerDirs } from '../image/store.js';
 import { readProcStat } from '../host/proc.js';
-import { validateNetworkMode } from '../network/modes.js';
+import { resolveNetwork } from '../network/networks.js';
+import { leaseAddress, leaseIp } from '../network/ipam.js';
+import { attachToBridge, containerEndpoint } from '../network/attach.js';
 import { findContainer, insertContainer, markRunning, type ContainerRecord } from '../state/containers.js';
 import { buildSpec, type RunFlags } from './spec.js';
 import { generateName, validateName, shortId } from './names.js';
@@ -26,6 +28,8 @@ export interface RunOptions extends Omit<RunFlags, 'hostname'> {
   hostname?: string;
   autoRemove: boolean;
   detach: boolean;
+  /** --ip: a fixed address on a bridge network */
+  ip?: string;
 }
 
 function isUniqueViolation(err: unknown): boolean {
@@ -33,7 +37,9 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 export async function createContainer(opts: RunOptions): Promise<ContainerRecord> {
-  const network = validateNetworkMode(opts.network);
+  const bridgeNetwork = resolveNetwork(opts.network);
+  const network = bridgeNetwork?.name ?? opts.network;
+  if (opts.ip !== undefined && !bridgeNetwork) throw new InvalidArgumentError(`--ip needs a bridge network, not ${network}`);
   const name = opts.name === undefined ? generateName() : validateName(opts.name);
   const image = await resolveImage(opts.image);
   const id = uuidv4().replace(/-/g, '');
@@ -68,7 +74,8 @@ export async function createContainer(opts: RunOptions): Promise<ContainerRecord
   try {
     const dir = containerDir(id);
     for (const sub of ['upper', 'work', 'rootfs']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
-    writeEtcFiles(dir, hostname, undefined, network === 'host');
+    const lease = bridgeNetwork && leaseAddress(bridgeNetwork.id, id, opts.ip);
+    writeEtcFiles(dir, hostname, lease ? leaseIp(lease) : undefined, network === 'host');
   } catch (err) {
     destroyContainer(record);
     throw err;
@@ -78,12 +85,23 @@ export async function createContainer(opts: RunOptions): Promise<ContainerRecord
 
 async function startContainer(c: ContainerRecord, detached: boolean): Promise<Launched> {
   const image = await resolveImage(c.imageId);
+  const endpoint = containerEndpoint(c.id);
   const launched = await launch(c, {
     lowerDirs: lowerDirs(image),
     newNetns: c.spec.network !== 'host',
-    holdBeforeExec: false,
+    // pid 1 waits for its network, so CMD never starts without eth0.
+    holdBeforeExec: endpoint !== undefined,
     stdio: detached ? 'detached' : 'inherit',
   });
+  if (endpoint) {
+    try {
+      attachToBridge(endpoint.network, endpoint.lease, launched.shimPid);
+    } catch (err) {
+      launched.abort();
+      await launched.exited;
+      throw err;
+    }
+  }
   const ticks = readProcStat(launched.shimPid)?.startTicks ?? null;
   markRunning(c.id, launched.shimPid, ticks ?? 0, launched.pid, new Date().toISOString());
   return launched;

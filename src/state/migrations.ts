@@ -38,4 +38,25 @@ export const migrations: readonly string[] = [
     finished_at TEXT
   );
   `,
+  // 2: bridge networks and IPAM leases (addresses as 32-bit integers)
+  `
+  CREATE TABLE networks (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    bridge TEXT NOT NULL UNIQUE,
+    subnet TEXT NOT NULL,
+    gateway TEXT NOT NULL,
+    is_default INTEGER NOT NULL DEFAULT 0,
+    next_address INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE leases (
+    network_id TEXT NOT NULL REFERENCES networks(id),
+    address INTEGER NOT NULL,
+    container_id TEXT NOT NULL UNIQUE,
+    host_veth TEXT NOT NULL,
+    mac TEXT NOT NULL,
+    UNIQUE (network_id, address)
+  );
+  `,
 ];

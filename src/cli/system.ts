@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+
+export function registerSystemCommands(program: Command): void {
+  const system = program.command('system').description('Manage tbox itself');
+  system
+    .command('reset')
+    .description('Remove every container, network (tbox0 too), bridge and firewall rule this data root made')
+    .option('-f, --force', 'do not ask', false)
+    .action(async (o) => {
+      const { resetSystem } = await import('../container/reset.js');
+      const { TboxError } = await import('../errors.js');
+      if (!o.force) throw new TboxError('tbox system reset removes all containers and networks: add -f to confirm');
+      const { containers, networks } = await resetSystem();
+      process.stdout.write(`Removed ${containers} container(s) and ${networks} network(s)\n`);
+    });
+}

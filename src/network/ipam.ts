@@ -1,0 +1,72 @@
+/**
+ * IPAM: addresses for containers, leased in SQLite. Each allocation runs in
+ * one BEGIN IMMEDIATE transaction, and UNIQUE (network, address) backs it up,
+ * so concurrent `tbox run`s never share an address. The search starts at a
+ * rotating cursor, so a just-freed address is not handed out again at once.
+ */
+import { write, type Database } from '../state/db.js';
+import { networkById, type LeaseRecord } from '../state/networks.js';
+import { ConflictError, InvalidArgumentError, TboxError } from '../errors.js';
+import { broadcast, contains, formatIp, macFor, parseCidr, parseIp } from './ipv4.js';
+
+export const hostVethName = (containerId: string) => `tb${containerId.slice(0, 10)}`;
+
+/** First free address in [lo, hi], skipping the gateway. */
+function firstFree(db: Database, networkId: string, lo: number, hi: number, gateway: number): number | undefined {
+  const skipGateway = (a: number) => (a === gateway ? a + 1 : a);
+  let candidate = skipGateway(lo);
+  const taken = db
+    .prepare('SELECT address FROM leases WHERE network_id = ? AND address BETWEEN ? AND ? ORDER BY address')
+    .pluck()
+    .iterate(networkId, lo, hi) as IterableIterator<number>;
+  for (const address of taken) {
+    if (candidate > hi || address > candidate) break;
+    if (address === candidate) candidate = skipGateway(candidate + 1);
+  }
+  return candidate <= hi ? candidate : undefined;
+}
+
+export function leaseAddress(networkId: string, containerId: string, requested?: string): LeaseRecord {
+  return write((db) => {
+    const net = networkById(networkId, db);
+    if (!net) throw new TboxError(`network ${networkId} disappeared`);
+    const subnet = parseCidr(net.subnet);
+    const gateway = parseIp(net.gateway);
+    // Never the network address, never the broadcast address.
+    const first = subnet.base + 1;
+    const last = broadcast(subnet) - 1;
+    let address: number | undefined;
+    if (requested !== undefined) {
+      address = parseIp(requested);
+      if (!contains(subnet, address) || address < first || address > last || address === gateway) {
+        throw new InvalidArgumentError(
+          `--ip ${requested} is not a usable address in network ${net.name} (${net.subnet}, gateway ${net.gateway})`,
+        );
+      }
+      const holder = db.prepare('SELECT container_id FROM leases WHERE network_id = ? AND address = ?').pluck().get(net.id, address);
+      if (holder) throw new ConflictError(`--ip ${requested} is already in use by container ${String(holder).slice(0, 12)}`);
+    } else {
+      const start = Math.min(Math.max(net.nextAddress, first), last);
+      address = firstFree(db, net.id, start, last, gateway) ?? firstFree(db, net.id, first, start - 1, gateway);
+      if (address === undefined) {
+        throw new ConflictError(`no free address in network ${net.name}: ${net.subnet} is full`);
+      }
+    }
+    const lease: LeaseRecord = { networkId: net.id, address, containerId, hostVeth: hostVethName(containerId), mac: macFor(address) };
+    db.prepare('INSERT INTO leases (network_id, address, container_id, host_veth, mac) VALUES (?, ?, ?, ?, ?)').run(
+      lease.networkId,
+      lease.address,
+      lease.containerId,
+      lease.hostVeth,
+      lease.mac,
+    );
+    db.prepare('UPDATE networks SET next_address = ? WHERE id = ?').run(address + 1 > last ? first : address + 1, net.id);
+    return lease;
+  });
+}
+
+export function releaseLease(containerId: string): void {
+  write((db) => db.prepare('DELETE FROM leases WHERE container_id = ?').run(containerId));
+}
+
+export const leaseIp = (l: LeaseRecord) => formatIp(l.address);

@@ -1,0 +1,178 @@
+/**
+ * Bridge networks: the default `bridge` (tbox0, made on first use) and
+ * user-defined ones. A network is a row in SQLite, a Linux bridge holding the
+ * gateway address, and its share of tbox's firewall rules. Creating and
+ * removing run under the database's write lock, so concurrent tbox processes
+ * see a network either whole or not at all.
+ */
+import fs from 'node:fs';
+import { v4 as uuidv4 } from 'uuid';
+import { write, type Database } from '../state/db.js';
+import * as store from '../state/networks.js';
+import type { NetworkRecord } from '../state/networks.js';
+import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { broadcast, contains, formatCidr, formatIp, overlaps, parseCidr, parseIp, type Cidr } from './ipv4.js';
+import { overlappingRoute } from './host-routes.js';
+import { bridgeExists, createBridge, deleteBridge, enableForwarding } from './bridge.js';
+import { firewall } from './firewall/firewall.js';
+
+export const BUILTIN_NETWORKS = ['bridge', 'host', 'none'] as const;
+export const DEFAULT_NETWORK = 'bridge';
+
+/** Where tbox0 goes; TBOX_BRIDGE / TBOX_BRIDGE_SUBNET move it (tests, or a host that needs another). */
+const defaultBridge = () => process.env.TBOX_BRIDGE || 'tbox0';
+const defaultSubnet = () => process.env.TBOX_BRIDGE_SUBNET || '172.16.0.0/16';
+
+/** Candidate subnets when none is given or the preferred one is taken: Docker's pools. */
+function* subnetPool(): Generator<Cidr> {
+  for (let b = 16; b <= 31; b++) yield { base: parseIp(`172.${b}.0.0`), prefix: 16 };
+  for (let c = 0; c < 256; c += 16) yield { base: parseIp(`192.168.${c}.0`), prefix: 20 };
+}
+
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+const BRIDGE_NAME = /^[a-zA-Z0-9_.-]{1,15}$/;
+
+export interface CreateNetworkOptions {
+  name: string;
+  subnet?: string;
+  gateway?: string;
+  bridge?: string;
+}
+
+/** Why this subnet cannot be used, or undefined if it can. */
+function conflictOf(db: Database, subnet: Cidr): string | undefined {
+  const networks = store.listNetworks(db);
+  const clash = networks.find((n) => overlaps(parseCidr(n.subnet), subnet));
+  if (clash) return `network ${clash.name} (${clash.subnet})`;
+  const route = overlappingRoute(subnet, new Set(networks.map((n) => n.bridge)));
+  return route && `host route ${route}`;
+}
+
+function realize(db: Database, net: NetworkRecord): void {
+  try {
+    if (!bridgeExists(net.bridge)) createBridge(net.bridge, net.gateway, net.subnet);
+    enableForwarding();
+    firewall().apply(store.listNetworks(db));
+  } catch (err) {
+    store.deleteNetwork(net.id, db);
+    deleteBridge(net.bridge);
+    firewall().apply(store.listNetworks(db));
+    throw err;
+  }
+}
+
+function newRecord(name: string, subnet: Cidr, gatewayText: string | undefined, bridge: string, isDefault: boolean, id: string): NetworkRecord {
+  const gateway = gatewayText === undefined ? subnet.base + 1 : parseIp(gatewayText);
+  if (!contains(subnet, gateway) || gateway === subnet.base || gateway === broadcast(subnet)) {
+    throw new InvalidArgumentError(`gateway ${gatewayText} is not a usable address in subnet ${formatCidr(subnet)}`);
+  }
+  if (subnet.prefix > 30) throw new InvalidArgumentError(`subnet ${formatCidr(subnet)} is too small: use /30 or larger`);
+  return {
+    id,
+    name,
+    bridge,
+    subnet: formatCidr(subnet),
+    gateway: formatIp(gateway),
+    isDefault,
+    nextAddress: subnet.base + 1,
+    createdAt: new Date().toISOString(),
+  };
+}
+
+export function createNetwork(opts: CreateNetworkOptions): NetworkRecord {
+  if (!NAME.test(opts.name)) throw new InvalidArgumentError(`invalid network name "${opts.name}": use [a-zA-Z0-9][a-zA-Z0-9_.-]`);
+  if ((BUILTIN_NETWORKS as readonly string[]).includes(opts.name)) {
+    throw new ConflictError(`network name ${opts.name} is reserved for a pre-defined network`);
+  }
+  if (opts.bridge !== undefined && !BRIDGE_NAME.test(opts.bridge)) {
+    throw new InvalidArgumentError(`invalid bridge name "${opts.bridge}": at most 15 characters of [a-zA-Z0-9_.-]`);
+  }
+  const requested = opts.subnet === undefined ? undefined : parseCidr(opts.subnet);
+  if (opts.gateway !== undefined && requested === undefined) throw new InvalidArgumentError('--gateway needs --subnet');
+  return write((db) => {
+    if (store.networkByName(opts.name, db)) throw new ConflictError(`network with name ${opts.name} already exists`);
+    let subnet = requested;
+    if (subnet) {
+      const conflict = conflictOf(db, subnet);
+      if (conflict) throw new ConflictError(`subnet ${formatCidr(subnet)} overlaps ${conflict}`);
+    } else {
+      subnet = [...subnetPool()].find((c) => !conflictOf(db, c));
+      if (!subnet) throw new ConflictError('no free subnet left in the pools: give one with --subnet');
+    }
+    const id = uuidv4().replace(/-/g, '');
+    const bridge = opts.bridge ?? `br-${id.slice(0, 12)}`;
+    if (bridgeExists(bridge) || fs.existsSync(`/sys/class/net/${bridge}`) || store.listNetworks(db).some((n) => n.bridge === bridge)) {
+      throw new ConflictError(`bridge ${bridge} already exists on this host`);
+    }
+    const net = newRecord(opts.name, subnet, opts.gateway, bridge, false, id);
+    store.insertNetwork(net, db);
+    realize(db, net);
+    return net;
+  });
+}
+
+/** The default network, made (row, bridge, rules) the first time anything needs it. */
+export function ensureDefaultNetwork(): NetworkRecord {
+  const existing = store.networkByName(DEFAULT_NETWORK);
+  if (existing && bridgeExists(existing.bridge)) return existing;
+  return write((db) => {
+    const again = store.networkByName(DEFAULT_NETWORK, db);
+    if (again) {
+      // The row survived but the bridge did not (a reboot, or a user's ip link del).
+      realize(db, again);
+      return again;
+    }
+    const preferred = parseCidr(defaultSubnet());
+    let subnet = preferred;
+    const conflict = conflictOf(db, preferred);
+    if (conflict) {
+      const free = [...subnetPool()].find((c) => !conflictOf(db, c));
+      if (!free) throw new ConflictError(`${formatCidr(preferred)} overlaps ${conflict} and no free subnet is left in the pools`);
+      subnet = free;
+      process.stderr.write(`tbox: ${formatCidr(preferred)} overlaps ${conflict}; using ${formatCidr(free)} for ${defaultBridge()}\n`);
+    }
+    const net = newRecord(DEFAULT_NETWORK, subnet, undefined, defaultBridge(), true, uuidv4().replace(/-/g, ''));
+    store.insertNetwork(net, db);
+    realize(db, net);
+    return net;
+  });
+}
+
+/** A bridge network by name or id, for `--network`; undefined for host and none. */
+export function resolveNetwork(name: string): NetworkRecord | undefined {
+  if (name === 'host' || name === 'none') return undefined;
+  if (name === DEFAULT_NETWORK) return ensureDefaultNetwork();
+  const net = store.networkByName(name);
+  if (!net) throw new NotFoundError(`network ${name} not found`);
+  return net;
+}
+
+export function removeNetwork(name: string): NetworkRecord {
+  if ((BUILTIN_NETWORKS as readonly string[]).includes(name)) {
+    throw new ConflictError(`${name} is a pre-defined network and cannot be removed`);
+  }
+  return write((db) => {
+    const net = store.networkByName(name, db);
+    if (!net) throw new NotFoundError(`network ${name} not found`);
+    const users = store.countLeases(net.id, db);
+    if (users > 0) {
+      throw new ConflictError(`network ${name} has ${users} running container${users > 1 ? 's' : ''}: stop or remove them first`);
+    }
+    store.deleteNetwork(net.id, db);
+    deleteBridge(net.bridge);
+    firewall().apply(store.listNetworks(db));
+    return net;
+  });
+}
+
+/** Every bridge network, bridge and rule tbox made: for `tbox system reset`. */
+export function removeAllNetworks(): void {
+  write((db) => {
+    for (const net of store.listNetworks(db)) {
+      db.prepare('DELETE FROM leases WHERE network_id = ?').run(net.id);
+      store.deleteNetwork(net.id, db);
+      deleteBridge(net.bridge);
+    }
+    firewall().apply([]);
+  });
+}
