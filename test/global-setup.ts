@@ -22,7 +22,7 @@ function snapshot() {
     .flatMap((pid) => {
       try {
         const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-        return /tbox-shim|tbox-test-/.test(cmd) ? [`${pid} ${cmd}`] : [];
+        return /tbox-shim|tbox-test-|tbt/.test(cmd) ? [`${pid} ${cmd}`] : [];
       } catch {
         return [];
       }
@@ -33,8 +33,7 @@ function snapshot() {
     mounts: fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(TEST_PREFIX)).map((l) => l.split(' ')[4]!),
     processes: procs.filter((p) => !p.includes('vitest')),
     roots: fs.readdirSync(os.tmpdir()).filter((d) => `${os.tmpdir()}/${d}`.startsWith(TEST_PREFIX)),
-    nft: lines('nft', ['list', 'tables']).filter((t) => /tbox-?t/.test(t)),
-    iptables: lines('iptables-save', []).filter((l) => /TBOXT|tbt/.test(l)),
+    iptables: lines('iptables-save', []).filter((l) => /TBT\d|tbt/.test(l)),
   };
 }
 

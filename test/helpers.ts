@@ -35,9 +35,30 @@ export function sh(script: string): Result {
   return run('sh', ['-c', script]);
 }
 
+/**
+ * Names and subnets unique among the test processes running at once: vitest
+ * gives each worker a pool id, and a worker runs its files one at a time.
+ * Everything lives in 10.(100+pool).x.0/24, never tbox0 or 172.16.0.0/16.
+ */
+const pool = Number(process.env.VITEST_POOL_ID ?? 1) % 100;
+let counter = 0;
+export function uniqueNet(): { bridge: string; subnet: string; prefix: string; third: number } {
+  const n = ++counter;
+  if (n > 250) throw new Error('test ran out of subnets');
+  return { bridge: `tbt${pool}x${n}`, subnet: `10.${100 + pool}.${n}.0/24`, prefix: `10.${100 + pool}.${n}`, third: n };
+}
+
 export function makeSandbox(): Sandbox {
   const root = fs.mkdtempSync(TEST_PREFIX);
-  const env = { ...process.env, TBOX_ROOT: root };
+  const net = uniqueNet();
+  const env = {
+    ...process.env,
+    TBOX_ROOT: root,
+    TBOX_BRIDGE: net.bridge,
+    TBOX_BRIDGE_SUBNET: net.subnet,
+    TBOX_SUBNET_POOL: `10.${100 + pool}.251.0/24,10.${100 + pool}.252.0/24`,
+    TBOX_CHAIN_PREFIX: `TBT${pool}X${net.third}`,
+  };
   const tbox: Sandbox['tbox'] = (args, opts = {}) =>
     run(process.execPath, [cliPath, ...args], {
       input: opts.input,
@@ -49,8 +70,8 @@ export function makeSandbox(): Sandbox {
     env,
     tbox,
     cleanup() {
-      const ids = tbox(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
-      if (ids.length > 0) tbox(['rm', '-f', ...ids]);
+      const r = tbox(['system', 'reset', '-f']);
+      if (r.code !== 0) throw new Error(`cleanup failed: ${r.stderr}`);
       fs.rmSync(root, { recursive: true, force: true });
     },
   };

@@ -68,6 +68,24 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     });
 
   program
+    .command('exec')
+    .description('Run a command in a running container')
+    .usage('[OPTIONS] CONTAINER COMMAND [ARG...]')
+    .argument('<container>')
+    .argument('<command...>')
+    .passThroughOptions()
+    .option('-i, --interactive', 'keep stdin open', false)
+    .option('-t, --tty', 'give the command the terminal', false)
+    .option('-e, --env <KEY=VAL>', 'set an environment variable (repeatable)', collect, [])
+    .option('-w, --workdir <dir>', 'working directory inside the container')
+    .action(async (container: string, cmd: string[], o) => {
+      const { execInContainer } = await import('../container/exec.js');
+      setExit(
+        await execInContainer({ container, cmd, env: o.env, workdir: o.workdir, interactive: o.interactive || o.tty, tty: o.tty }),
+      );
+    });
+
+  program
     .command('ps')
     .description('List containers')
     .option('-a, --all', 'show all containers (default shows just running)', false)

@@ -23,8 +23,15 @@ export const DEFAULT_NETWORK = 'bridge';
 const defaultBridge = () => process.env.TBOX_BRIDGE || 'tbox0';
 const defaultSubnet = () => process.env.TBOX_BRIDGE_SUBNET || '172.16.0.0/16';
 
-/** Candidate subnets when none is given or the preferred one is taken: Docker's pools. */
+/**
+ * Candidate subnets when none is given or the preferred one is taken:
+ * Docker's pools, or the comma-separated TBOX_SUBNET_POOL.
+ */
 function* subnetPool(): Generator<Cidr> {
+  if (process.env.TBOX_SUBNET_POOL) {
+    for (const c of process.env.TBOX_SUBNET_POOL.split(',')) yield parseCidr(c.trim());
+    return;
+  }
   for (let b = 16; b <= 31; b++) yield { base: parseIp(`172.${b}.0.0`), prefix: 16 };
   for (let c = 0; c < 256; c += 16) yield { base: parseIp(`192.168.${c}.0`), prefix: 20 };
 }
