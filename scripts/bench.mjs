@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm run bench: start-to-exit times of tbox next to floors measured in the
-// same run, as ratios. Uses its own data root; never touches tbox0.
+// same run, as ratios. Uses its own data root, bridge, subnet and chains;
+// never touches a user's tbox0.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,53 +12,114 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(repo, 'dist', 'cli.js');
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tbox-bench-'));
-const env = { ...process.env, TBOX_ROOT: root };
+const BRIDGE = 'tbbench0';
+const env = {
+  ...process.env,
+  TBOX_ROOT: root,
+  TBOX_BRIDGE: BRIDGE,
+  TBOX_BRIDGE_SUBNET: '10.254.0.0/16',
+  TBOX_SUBNET_POOL: '10.253.0.0/16',
+  TBOX_CHAIN_PREFIX: 'TBBENCH',
+};
+Object.assign(process.env, env);
 
-function sh(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { env, encoding: 'utf8', ...opts });
+function sh(cmd, args) {
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return r.stdout;
 }
+const tbox = (...args) => sh(process.execPath, [cli, ...args]);
 
 function measure(label, cmd, args) {
-  sh(cmd, args); // warm-up: page cache, built-in image
+  sh(cmd, args); // warm-up: page cache, built-in image, bridge
   const times = [];
   for (let i = 0; i < RUNS; i++) {
     const t0 = process.hrtime.bigint();
     sh(cmd, args);
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  times.sort((a, b) => a - b);
-  const pick = (q) => times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)];
-  return { label, median: pick(0.5), p95: pick(0.95) };
+  return stats(label, times);
 }
 
-function report(title, rows, against) {
-  console.log(`\n${title} (${RUNS} runs each)`);
-  console.log(`${'what'.padEnd(58)}${'median ms'.padStart(11)}${'p95 ms'.padStart(10)}`);
-  for (const r of rows) console.log(`${r.label.padEnd(58)}${r.median.toFixed(1).padStart(11)}${r.p95.toFixed(1).padStart(10)}`);
-  for (const [a, b] of against) {
-    console.log(`ratio ${a.label} / ${b.label}: median ${(a.median / b.median).toFixed(2)}x, p95 ${(a.p95 / b.p95).toFixed(2)}x`);
+function stats(label, times) {
+  const sorted = [...times].sort((a, b) => a - b);
+  const pick = (q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+  return { label, median: pick(0.5), p95: pick(0.95), n: times.length };
+}
+
+function report(title, rows, ratios, digits = 1) {
+  console.log(`\n${title}`);
+  console.log(`${'what'.padEnd(62)}${'median ms'.padStart(11)}${'p95 ms'.padStart(10)}${'runs'.padStart(6)}`);
+  for (const r of rows) {
+    console.log(`${r.label.padEnd(62)}${r.median.toFixed(digits).padStart(11)}${r.p95.toFixed(digits).padStart(10)}${String(r.n ?? '').padStart(6)}`);
+  }
+  for (const [a, b] of ratios) {
+    console.log(`  ${a.label} / ${b.label}: median ${(a.median / b.median).toFixed(2)}x, p95 ${(a.p95 / b.p95).toFixed(2)}x`);
   }
 }
 
-try {
-  sh(process.execPath, [cli, 'run', '--rm', '--network', 'none', 'busybox', 'true']);
-  const image = JSON.parse(sh(process.execPath, [cli, 'inspect', 'busybox']))[0];
+async function benchStart() {
+  tbox('run', '--rm', '--network', 'none', 'busybox', 'true');
+  const image = JSON.parse(tbox('inspect', 'busybox'))[0];
   const layer = path.join(root, 'images', 'layers', image.rootfs.diff_ids[0].replace('sha256:', ''));
-
-  // The floor: what any runtime must do at least, by hand in one shell.
   const floorDir = path.join(root, 'floor');
   for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(floorDir, d), { recursive: true });
-  const floorScript = `mount -t overlay overlay -o lowerdir=${layer},upperdir=${floorDir}/upper,workdir=${floorDir}/work ${floorDir}/merged
-cd ${floorDir}/merged && pivot_root . . && umount -l . && exec /bin/true`;
-  const floor = measure('floor: unshare + overlay + pivot_root + exec true (sh)', 'unshare', ['--mount', '--uts', '--ipc', '--net', '--pid', '--fork', 'sh', '-c', floorScript]);
+
+  // The floor: the least any runtime must do, by hand in one shell.
+  const inContainer = `mount -t overlay overlay -o lowerdir=${layer},upperdir=${floorDir}/upper,workdir=${floorDir}/work ${floorDir}/merged && cd ${floorDir}/merged && pivot_root . . && umount -l . && exec /bin/true`;
+  const floor = measure('floor: unshare + overlay + pivot_root + exec true', 'unshare', ['--mount', '--uts', '--ipc', '--net', '--pid', '--fork', 'sh', '-c', inContainer]);
   const node = measure('node -e 0', process.execPath, ['-e', '0']);
-  const tbox = measure('tbox run --rm --network none busybox true', process.execPath, [cli, 'run', '--rm', '--network', 'none', 'busybox', 'true']);
-  const sum = { label: 'node + floor', median: node.median + floor.median, p95: node.p95 + floor.p95 };
-  report('Container start-to-exit', [floor, node, tbox], [[tbox, floor], [tbox, node], [tbox, sum]]);
+  const none = measure('tbox run --rm --network none busybox true', process.execPath, [cli, 'run', '--rm', '--network', 'none', 'busybox', 'true']);
+  const nodeFloor = { label: 'node + floor', median: node.median + floor.median, p95: node.p95 + floor.p95 };
+  report('Start-to-exit, --network none', [floor, node, none], [[none, floor], [none, node], [none, nodeFloor]]);
+
+  // Bridge mode: the same plus a netns, a veth pair on the bridge, an address and a route.
+  const bridgeFloorScript = [
+    'set -e; ns=tbbench$$; v=tbbv$$',
+    // The veth goes with the netns; the link del is for a run that failed half-way.
+    'trap "ip netns del $ns 2>/dev/null || true; ip link del $v 2>/dev/null || true" EXIT',
+    'ip netns add $ns',
+    `printf 'link add %s type veth peer name eth0 netns %s\\nlink set %s master ${BRIDGE}\\nlink set %s up\\n' $v $ns $v $v | ip -batch -`,
+    `printf 'addr add 10.254.200.2/16 dev eth0\\nlink set eth0 up\\nlink set lo up\\nroute add default via 10.254.0.1\\n' | ip -n $ns -batch -`,
+    `ip netns exec $ns unshare --mount --uts --ipc --pid --fork sh -c '${inContainer}'`,
+  ].join('\n');
+  tbox('network', 'ls'); // creates the bench's bridge
+  const bridgeFloor = measure('floor: the same + netns, veth, bridge, address by hand', 'sh', ['-c', bridgeFloorScript]);
+  const bridge = measure('tbox run --rm busybox true (bridge)', process.execPath, [cli, 'run', '--rm', 'busybox', 'true']);
+  const nodeBridgeFloor = { label: 'node + bridge floor', median: node.median + bridgeFloor.median, p95: node.p95 + bridgeFloor.p95 };
+  report('Start-to-exit, bridge mode', [bridgeFloor, none, bridge], [[bridge, bridgeFloor], [bridge, nodeBridgeFloor], [bridge, none]]);
+}
+
+/** One IPAM allocation with 10,000 leases in a /16, next to a bare write transaction. */
+async function benchIpam() {
+  const { createNetwork } = await import(path.join(repo, 'dist/network/networks.js'));
+  const { leaseAddress, releaseLease } = await import(path.join(repo, 'dist/network/ipam.js'));
+  const { database, write } = await import(path.join(repo, 'dist/state/db.js'));
+  const net = createNetwork({ name: 'ipam-bench', subnet: '10.253.0.0/16', bridge: 'tbbench1' });
+  database().exec('CREATE TABLE IF NOT EXISTS bench_writes (n INTEGER)');
+  const filler = 10_000;
+  for (let i = 0; i < filler; i++) leaseAddress(net.id, `fill${i}`);
+  const time = (fn) => {
+    const t0 = process.hrtime.bigint();
+    fn();
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  const ipam = [];
+  const bare = [];
+  for (let i = 0; i < 200; i++) {
+    ipam.push(time(() => leaseAddress(net.id, `probe${i}`)));
+    bare.push(time(() => write((db) => db.prepare('INSERT INTO bench_writes (n) VALUES (?)').run(i))));
+    releaseLease(`probe${i}`);
+  }
+  const a = stats(`IPAM allocation with ${filler} leases in a /16`, ipam);
+  const b = stats('bare BEGIN IMMEDIATE + INSERT + COMMIT', bare);
+  report('IPAM', [a, b], [[a, b]], 3);
+}
+
+try {
+  await benchStart();
+  await benchIpam();
 } finally {
-  const left = spawnSync(process.execPath, [cli, 'ps', '-aq'], { env, encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-  if (left.length > 0) spawnSync(process.execPath, [cli, 'rm', '-f', ...left], { env });
+  spawnSync(process.execPath, [cli, 'system', 'reset', '-f'], { env });
   fs.rmSync(root, { recursive: true, force: true });
 }

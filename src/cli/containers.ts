@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ago, printRecords, truncate } from './format.js';
+import { ago, printRecords, renderTemplate, truncate } from './format.js';
 import type { ContainerRecord } from '../state/containers.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -114,7 +114,8 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .command('inspect')
     .description('Show low-level information on containers (or images) as JSON')
     .argument('<name...>')
-    .action(async (refs: string[]) => {
+    .option('-f, --format <template>', 'a template like {{.NetworkSettings.IPAddress}}')
+    .action(async (refs: string[], o) => {
       const { reconcile } = await import('../container/reconcile.js');
       const { findContainer } = await import('../state/containers.js');
       const { inspectContainer } = await import('../container/inspect.js');
@@ -133,7 +134,8 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
           else failed = new NotFoundError(`No such object: ${ref}`);
         }
       }
-      process.stdout.write(JSON.stringify(out, null, 4) + '\n');
+      if (o.format) for (const item of out) process.stdout.write(renderTemplate(o.format, item) + '\n');
+      else process.stdout.write(JSON.stringify(out, null, 4) + '\n');
       if (failed) throw failed;
     });
 

@@ -58,12 +58,19 @@ export function printRecords(
   } else if (format === 'json') {
     for (const r of records) process.stdout.write(JSON.stringify(r) + '\n');
   } else {
-    const template = format.replace(/^table\s+/, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
-    for (const r of records) {
-      process.stdout.write(
-        template.replace(/\{\{\s*(json\s+)?\.(\w+)\s*\}\}/g, (_, json, k) => (json ? JSON.stringify(r[k]) : String(r[k] ?? ''))) +
-          '\n',
-      );
-    }
+    for (const r of records) process.stdout.write(renderTemplate(format.replace(/^table\s+/, ''), r) + '\n');
   }
+}
+
+/** The Go-template subset Docker users type: {{.Field}}, {{.A.B}}, {{json .A}}. */
+export function renderTemplate(template: string, value: unknown): string {
+  return template
+    .replace(/\\t/g, '\t')
+    .replace(/\\n/g, '\n')
+    .replace(/\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}/g, (_, json: string | undefined, path: string) => {
+      let v: unknown = value;
+      for (const key of path.split('.').filter(Boolean)) v = (v as Record<string, unknown> | undefined)?.[key];
+      if (json) return JSON.stringify(v);
+      return v === undefined || v === null ? '<no value>' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    });
 }
