@@ -116,8 +116,54 @@ async function benchIpam() {
   report('IPAM', [a, b], [[a, b]], 3);
 }
 
+/** PSS (kB) of a process, from /proc/PID/smaps_rollup. */
+function pss(pid) {
+  const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  return Number(m[1]);
+}
+
+/** Host memory per idle detached container, and tbox exec, each next to a baseline. */
+async function benchDetached() {
+  const COUNT = 20;
+  const names = Array.from({ length: COUNT }, (_, i) => `idle${i}`);
+  for (const n of names) tbox('run', '-d', '--name', n, 'busybox', 'sleep', '600');
+  await new Promise((r) => setTimeout(r, 500));
+  // Every host process tbox keeps alive for these containers: their monitors.
+  const monitors = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith(path.join(repo, 'dist', 'tbox-shim')) &&
+        fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(root);
+    } catch {
+      return false;
+    }
+  });
+  const perContainer = monitors.reduce((sum, p) => sum + pss(p), 0) / COUNT;
+  const { spawn } = await import('node:child_process');
+  const idleNode = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+  const idleSleep = spawn('sleep', ['60']);
+  await new Promise((r) => setTimeout(r, 500));
+  const nodePss = pss(idleNode.pid);
+  const sleepPss = pss(idleSleep.pid);
+  idleNode.kill();
+  idleSleep.kill();
+  console.log(`\nHost memory per idle detached container (${COUNT} containers, ${monitors.length} monitor processes)`);
+  console.log(`${'what'.padEnd(62)}${'PSS kB'.padStart(11)}`);
+  console.log(`${'tbox (tbox-shim, per container)'.padEnd(62)}${perContainer.toFixed(0).padStart(11)}`);
+  console.log(`${'an idle node process (a Node.js monitor would cost this)'.padEnd(62)}${String(nodePss).padStart(11)}`);
+  console.log(`${'an idle sleep(1), the smallest dynamic process'.padEnd(62)}${String(sleepPss).padStart(11)}`);
+  console.log(`  tbox / node: ${(perContainer / nodePss).toFixed(3)}x; tbox / sleep: ${(perContainer / sleepPss).toFixed(2)}x`);
+
+  const pid = JSON.parse(tbox('inspect', 'idle0'))[0].State.Pid;
+  const floor = measure('floor: nsenter -t PID -m -u -i -n -p -r true', 'nsenter', ['-t', String(pid), '-m', '-u', '-i', '-n', '-p', '-r', 'true']);
+  const node = measure('node -e 0', process.execPath, ['-e', '0']);
+  const exec = measure('tbox exec CTR true', process.execPath, [cli, 'exec', 'idle0', 'true']);
+  report('exec', [floor, node, exec], [[exec, floor], [exec, node]]);
+  tbox('rm', '-f', ...names);
+}
+
 try {
   await benchStart();
+  await benchDetached();
   await benchIpam();
 } finally {
   spawnSync(process.execPath, [cli, 'system', 'reset', '-f'], { env });

@@ -6,6 +6,7 @@ import { InvalidArgumentError } from './errors.js';
 export const installDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export const shimPath = path.join(installDir, 'dist', 'tbox-shim');
+export const cliPath = path.join(installDir, 'dist', 'cli.js');
 export const recipesDir = path.join(installDir, 'images');
 
 /** Where images and state live: TBOX_ROOT, or the checkout itself. */

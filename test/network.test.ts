@@ -14,8 +14,6 @@ afterAll(() => box.cleanup());
 
 const inspect = (ref: string) => JSON.parse(box.tbox(['inspect', ref]).stdout)[0];
 const ipOf = (ref: string) => inspect(ref).NetworkSettings.IPAddress as string;
-/** Run a command in a running container's network namespace, from the host. */
-const inNetns = (ref: string, cmd: string) => sh(`nsenter --net=/proc/${inspect(ref).MonitorPid}/ns/net sh -c '${cmd}'`);
 const links = () => run('ip', ['-o', 'link', 'show']).stdout.split('\n').filter(Boolean).map((l) => l.split(': ')[1]!.split('@')[0]!).sort();
 const tboxRules = () => run('iptables-save', []).stdout.split('\n').filter((l) => l.includes(box.env.TBOX_CHAIN_PREFIX!));
 /** A connected route on the host, on a veth of the test's own (this kernel has no dummy driver). */
@@ -71,7 +69,7 @@ describe('the default bridge network', () => {
     const gateway = box.env.TBOX_BRIDGE_SUBNET!.replace(/0\/24$/, '1');
     expect(out).toMatch(/^lo\neth0\n/);
     expect(out).toContain(`default via ${gateway} dev eth0`);
-    expect(out).toContain(`${ipOf('app3')}\t${inspect('app3').Config.Hostname}`);
+    expect(out).toContain(`${ipOf('app3')}\t${inspect('app3').Config.Hostname} app3\n`);
   });
 
   it('the host reaches a container, and a container reaches the host through the gateway', () => {

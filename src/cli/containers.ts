@@ -68,6 +68,90 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     });
 
   program
+    .command('start')
+    .description('Start one or more stopped containers')
+    .argument('<container...>')
+    .action(async (refs: string[]) => {
+      const { startExisting } = await import('../container/run.js');
+      for (const ref of refs) {
+        await startExisting(ref);
+        process.stdout.write(`${ref}\n`);
+      }
+    });
+
+  program
+    .command('stop')
+    .description('Stop one or more running containers: SIGTERM, then SIGKILL after a grace period')
+    .argument('<container...>')
+    .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
+    .action(async (refs: string[], o) => {
+      const { stopContainer } = await import('../container/stop.js');
+      for (const ref of refs) {
+        await stopContainer(ref, Number(o.time));
+        process.stdout.write(`${ref}\n`);
+      }
+    });
+
+  program
+    .command('restart')
+    .description('Restart one or more containers')
+    .argument('<container...>')
+    .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
+    .action(async (refs: string[], o) => {
+      const { stopContainer } = await import('../container/stop.js');
+      const { startExisting } = await import('../container/run.js');
+      for (const ref of refs) {
+        await stopContainer(ref, Number(o.time));
+        await startExisting(ref);
+        process.stdout.write(`${ref}\n`);
+      }
+    });
+
+  program
+    .command('kill')
+    .description('Send a signal to the main process of one or more running containers')
+    .argument('<container...>')
+    .option('-s, --signal <signal>', 'signal name or number', 'KILL')
+    .action(async (refs: string[], o) => {
+      const { killContainer } = await import('../container/stop.js');
+      for (const ref of refs) {
+        killContainer(ref, o.signal);
+        process.stdout.write(`${ref}\n`);
+      }
+    });
+
+  program
+    .command('wait')
+    .description('Block until one or more containers stop, then print their exit codes')
+    .argument('<container...>')
+    .action(async (refs: string[]) => {
+      const { waitContainer } = await import('../container/stop.js');
+      for (const ref of refs) process.stdout.write(`${await waitContainer(ref)}\n`);
+    });
+
+  program
+    .command('logs')
+    .description("Show a container's stdout and stderr")
+    .argument('<container>')
+    .option('-f, --follow', 'follow until the container exits', false)
+    .option('-n, --tail <lines>', 'only the last N lines')
+    .option('-t, --timestamps', 'show timestamps', false)
+    .action(async (ref: string, o) => {
+      const { readLogs } = await import('../container/logs.js');
+      const tail = o.tail === undefined || o.tail === 'all' ? undefined : Number(o.tail);
+      if (tail !== undefined && !(tail >= 0)) {
+        const { InvalidArgumentError } = await import('../errors.js');
+        throw new InvalidArgumentError(`invalid --tail value "${o.tail}": a number or all`);
+      }
+      await readLogs(ref, {
+        follow: o.follow,
+        tail,
+        timestamps: o.timestamps,
+        write: (e) => (e.stream === 'stderr' ? process.stderr : process.stdout).write(e.text),
+      });
+    });
+
+  program
     .command('exec')
     .description('Run a command in a running container')
     .usage('[OPTIONS] CONTAINER COMMAND [ARG...]')

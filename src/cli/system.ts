@@ -3,6 +3,14 @@ import type { Command } from 'commander';
 export function registerSystemCommands(program: Command): void {
   const system = program.command('system').description('Manage tbox itself');
   system
+    .command('reconcile')
+    .description('Record exited containers and release what they held (each tbox command does this first)')
+    .action(async () => {
+      const { reconcile } = await import('../container/reconcile.js');
+      reconcile();
+    });
+
+  system
     .command('reset')
     .description('Remove every container, network (tbox0 too), bridge and firewall rule this data root made')
     .option('-f, --force', 'do not ask', false)

@@ -25,7 +25,7 @@ function resolvConf(hostNetwork: boolean): string {
     .join('\n');
 }
 
-export function writeEtcFiles(dir: string, hostname: string, ip: string | undefined, hostNetwork: boolean): void {
+export function writeEtcFiles(dir: string, hostname: string, name: string, ip: string | undefined, hostNetwork: boolean): void {
   const hosts = [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
@@ -33,7 +33,7 @@ export function writeEtcFiles(dir: string, hostname: string, ip: string | undefi
     'ff00::0\tip6-mcastprefix',
     'ff02::1\tip6-allnodes',
     'ff02::2\tip6-allrouters',
-    ...(ip ? [`${ip}\t${hostname}`] : []),
+    ...(ip ? [`${ip}\t${hostname === name ? hostname : `${hostname} ${name}`}`] : []),
   ];
   fs.writeFileSync(path.join(dir, 'hostname'), `${hostname}\n`);
   fs.writeFileSync(path.join(dir, 'hosts'), `${hosts.join('\n')}\n`);

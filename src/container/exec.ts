@@ -33,7 +33,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   const namespaces = ['--mount', '--uts', '--ipc', '--net', '--pid'];
   const child = start(
     'nsenter',
-    ['--target', String(c.pid), ...namespaces, '--root', `--wd=${opts.workdir ?? c.spec.cwd}`, '--', ...opts.cmd],
+    ['--target', String(c.pid), ...namespaces, '--root', `--wdns=${opts.workdir ?? c.spec.cwd}`, '--', ...opts.cmd],
     { stdio: [opts.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'], env },
   );
   return new Promise((resolve, reject) => {

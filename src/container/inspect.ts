@@ -17,7 +17,7 @@ function networkSettings(c: ContainerRecord) {
   };
   return {
     Bridge: ep?.network.bridge ?? '',
-    SandboxKey: c.state === 'running' && c.shimPid ? `/proc/${c.shimPid}/ns/net` : '',
+    SandboxKey: c.state === 'running' && c.pid ? `/proc/${c.pid}/ns/net` : '',
     IPAddress: endpoint?.IPAddress ?? '',
     IPPrefixLen: endpoint?.IPPrefixLen ?? 0,
     Gateway: endpoint?.Gateway ?? '',

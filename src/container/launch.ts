@@ -6,7 +6,6 @@
  * and follows the shim's report pipe (see src/shim/tbox-shim.c) so the caller
  * learns pid 1's host pid, whether CMD could be exec'd, and its exit code.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
@@ -24,6 +23,8 @@ export interface LaunchOptions {
   /** Hold pid 1 before exec until release() is called (for network setup). */
   holdBeforeExec: boolean;
   stdio: 'inherit' | 'detached';
+  /** Run after the container exits, by the shim, even with no tbox CLI left (detached containers). */
+  onExit?: string[];
 }
 
 export interface Launched {
@@ -57,18 +58,20 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     '--report-fd', '3',
     ...(opts.holdBeforeExec ? ['--sync-fd', '4'] : []),
     ...(opts.newNetns ? ['--loopback-up'] : []),
+    // With -t in the foreground the container writes to the terminal itself,
+    // so there is no stream to copy into the log.
+    ...(opts.stdio === 'inherit' && c.spec.tty ? [] : ['--log', logPath(c.id)]),
+    ...(opts.stdio === 'inherit' && !c.spec.tty ? ['--tee'] : []),
+    ...(opts.onExit ?? []).flatMap((a) => ['--on-exit', a]),
     ...ETC_FILES.flatMap((f) => ['--bind', path.join(dir, f), `/etc/${f}`]),
     '--', ...c.spec.args,
   ];
   const namespaces = ['--mount', '--uts', '--ipc', '--pid', ...(opts.newNetns ? ['--net'] : [])];
 
-  let stdio: StdioOptions;
-  if (opts.stdio === 'inherit') {
-    stdio = [c.spec.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe'];
-  } else {
-    const log = fs.openSync(logPath(c.id), 'a');
-    stdio = ['ignore', log, log, 'pipe'];
-  }
+  const stdio: StdioOptions =
+    opts.stdio === 'inherit'
+      ? [c.spec.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe']
+      : ['ignore', 'ignore', 'ignore', 'pipe'];
   if (opts.holdBeforeExec) stdio.push('pipe');
 
   const env = Object.fromEntries(c.spec.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
@@ -77,7 +80,6 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     env,
     detached: opts.stdio === 'detached',
   });
-  if (opts.stdio === 'detached') fs.closeSync(stdio[1] as number);
 
   return new Promise((resolve, reject) => {
     let pid = 0;

@@ -1,20 +1,23 @@
 /**
- * `tbox run`: create the container (row, directories, /etc files), start it,
- * and in the foreground wait for it. Any failure before the command runs
- * undoes everything it created, so bad input leaves nothing behind.
+ * `tbox run` and `tbox start`: create the container (row, directories), then
+ * start it: lease its address, write its /etc files, launch, plug in the
+ * network, let CMD run. Any failure before CMD runs undoes what it made, so
+ * bad input leaves nothing behind.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
-import { containerDir } from '../paths.js';
+import { cliPath, containerDir } from '../paths.js';
 import { ConflictError, InvalidArgumentError, TboxError } from '../errors.js';
 import { resolveImage } from '../image/resolve.js';
 import { lowerDirs } from '../image/store.js';
 import { readProcStat } from '../host/proc.js';
+import { resolveTool } from '../host/command.js';
 import { resolveNetwork } from '../network/networks.js';
 import { leaseAddress, leaseIp } from '../network/ipam.js';
-import { attachToBridge, containerEndpoint } from '../network/attach.js';
-import { findContainer, insertContainer, markRunning, type ContainerRecord } from '../state/containers.js';
+import { attachToBridge, containerEndpoint, releaseContainerNetwork } from '../network/attach.js';
+import { claimStart, findContainer, getContainer, insertContainer, markExited, markRunning, type ContainerRecord } from '../state/containers.js';
+import type { ImageRecord } from '../state/images.js';
 import { buildSpec, type RunFlags } from './spec.js';
 import { generateName, validateName, shortId } from './names.js';
 import { writeEtcFiles, hostHostname } from './etc-files.js';
@@ -36,7 +39,7 @@ function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
-export async function createContainer(opts: RunOptions): Promise<ContainerRecord> {
+export async function createContainer(opts: RunOptions): Promise<{ container: ContainerRecord; image: ImageRecord }> {
   const bridgeNetwork = resolveNetwork(opts.network);
   const network = bridgeNetwork?.name ?? opts.network;
   if (opts.ip !== undefined && !bridgeNetwork) throw new InvalidArgumentError(`--ip needs a bridge network, not ${network}`);
@@ -45,8 +48,8 @@ export async function createContainer(opts: RunOptions): Promise<ContainerRecord
   const id = uuidv4().replace(/-/g, '');
   // Docker: --network host shares the host's UTS identity unless told otherwise.
   const hostname = opts.hostname ?? (network === 'host' ? hostHostname() : shortId(id));
-  const spec = buildSpec(image, { ...opts, hostname, network });
-  const record: ContainerRecord = {
+  const spec = { ...buildSpec(image, { ...opts, hostname, network }), ip: opts.ip };
+  const container: ContainerRecord = {
     id,
     name,
     imageId: image.id,
@@ -63,7 +66,7 @@ export async function createContainer(opts: RunOptions): Promise<ContainerRecord
     finishedAt: null,
   };
   try {
-    insertContainer(record);
+    insertContainer(container);
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     const holder = findContainer(name);
@@ -72,38 +75,69 @@ export async function createContainer(opts: RunOptions): Promise<ContainerRecord
     );
   }
   try {
-    const dir = containerDir(id);
-    for (const sub of ['upper', 'work', 'rootfs']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
-    const lease = bridgeNetwork && leaseAddress(bridgeNetwork.id, id, opts.ip);
-    writeEtcFiles(dir, hostname, lease ? leaseIp(lease) : undefined, network === 'host');
+    for (const sub of ['upper', 'work', 'rootfs']) fs.mkdirSync(path.join(containerDir(id), sub), { recursive: true });
   } catch (err) {
-    destroyContainer(record);
+    destroyContainer(container);
     throw err;
   }
-  return record;
+  return { container, image };
 }
 
-async function startContainer(c: ContainerRecord, detached: boolean): Promise<Launched> {
-  const image = await resolveImage(c.imageId);
+/**
+ * What the shim runs when a detached container exits: `tbox system reconcile`
+ * with this tbox's settings (the shim itself carries the container's env).
+ */
+function reconcileHook(): string[] {
+  const settings = Object.entries(process.env)
+    .filter(([k]) => k.startsWith('TBOX_'))
+    .map(([k, v]) => `${k}=${v}`);
+  return [resolveTool('env'), '-i', `PATH=${process.env.PATH ?? ''}`, ...settings, process.execPath, cliPath, 'system', 'reconcile'];
+}
+
+/** Lease an address (bridge networks) and write the /etc files that carry it. */
+function prepareNetwork(c: ContainerRecord): void {
+  const net = resolveNetwork(c.spec.network);
+  const lease = net && leaseAddress(net.id, c.id, c.spec.ip);
+  writeEtcFiles(containerDir(c.id), c.spec.hostname, c.name, lease ? leaseIp(lease) : undefined, c.spec.network === 'host');
+}
+
+/** Launch, plug in the network, let CMD run. Rejects with 125/126/127 if it could not start. */
+async function startContainer(c: ContainerRecord, image: ImageRecord, detached: boolean): Promise<Launched> {
+  prepareNetwork(c);
   const endpoint = containerEndpoint(c.id);
-  const launched = await launch(c, {
-    lowerDirs: lowerDirs(image),
-    newNetns: c.spec.network !== 'host',
-    // pid 1 waits for its network, so CMD never starts without eth0.
-    holdBeforeExec: endpoint !== undefined,
-    stdio: detached ? 'detached' : 'inherit',
-  });
+  let launched: Launched;
+  try {
+    launched = await launch(c, {
+      lowerDirs: lowerDirs(image),
+      newNetns: c.spec.network !== 'host',
+      // pid 1 waits for its network, so CMD never starts without eth0.
+      holdBeforeExec: endpoint !== undefined,
+      stdio: detached ? 'detached' : 'inherit',
+      onExit: detached ? reconcileHook() : undefined,
+    });
+  } catch (err) {
+    releaseContainerNetwork(c.id);
+    throw err;
+  }
   if (endpoint) {
     try {
-      attachToBridge(endpoint.network, endpoint.lease, launched.shimPid);
+      attachToBridge(endpoint.network, endpoint.lease, launched.pid);
     } catch (err) {
       launched.abort();
       await launched.exited;
+      releaseContainerNetwork(c.id);
       throw err;
     }
   }
-  const ticks = readProcStat(launched.shimPid)?.startTicks ?? null;
-  markRunning(c.id, launched.shimPid, ticks ?? 0, launched.pid, new Date().toISOString());
+  const ticks = readProcStat(launched.shimPid)?.startTicks ?? 0;
+  markRunning(c.id, launched.shimPid, ticks, launched.pid, new Date().toISOString());
+  try {
+    await launched.release();
+  } catch (err) {
+    const code = await launched.exited;
+    finalizeExit({ ...c, autoRemove: false }, code, new Date().toISOString());
+    throw err instanceof TboxError ? err : new TboxError(String(err));
+  }
   return launched;
 }
 
@@ -122,29 +156,42 @@ function relaySignals(l: Launched): () => void {
 /** Returns the exit code `tbox run` should end with. */
 export async function runContainer(opts: RunOptions): Promise<{ id: string; exitCode: number }> {
   reconcile();
-  const c = await createContainer(opts);
+  const { container: c, image } = await createContainer(opts);
   let launched: Launched;
   try {
-    launched = await startContainer(c, opts.detach);
+    launched = await startContainer(c, image, opts.detach);
   } catch (err) {
-    destroyContainer(c);
+    // Docker keeps a container whose CMD was not found (exit 127), but one
+    // that tbox could not set up at all is undone.
+    const code = (err as TboxError).exitCode;
+    if (code !== 126 && code !== 127) destroyContainer(c);
+    else if (c.autoRemove) destroyContainer(c);
     throw err;
-  }
-  const stopRelay = opts.detach ? () => {} : relaySignals(launched);
-  try {
-    await launched.release();
-  } catch (err) {
-    stopRelay();
-    const code = await launched.exited;
-    finalizeExit(c, code, new Date().toISOString());
-    throw err instanceof TboxError ? err : new TboxError(String(err));
   }
   if (opts.detach) {
     detach(launched);
     return { id: c.id, exitCode: 0 };
   }
+  const stopRelay = relaySignals(launched);
   const code = await launched.exited;
   stopRelay();
   finalizeExit(c, code, new Date().toISOString());
   return { id: c.id, exitCode: code };
+}
+
+/** `tbox start`: run a created or exited container again, detached, with its id, name, rootfs and network settings. */
+export async function startExisting(ref: string): Promise<void> {
+  reconcile();
+  const c = findContainer(ref);
+  if (c.state === 'running') return;
+  // Two `tbox start`s at once: only the one whose claim lands goes on.
+  if (!claimStart(c.id)) return;
+  try {
+    const image = await resolveImage(c.imageId);
+    const launched = await startContainer(getContainer(c.id)!, image, true);
+    detach(launched);
+  } catch (err) {
+    markExited(c.id, (err as TboxError).exitCode ?? 125, new Date().toISOString());
+    throw err;
+  }
 }

@@ -1,22 +1,73 @@
+/** Stopping containers: stop (TERM, then KILL), kill, wait, rm. */
+import os from 'node:os';
 import { isAlive, waitForExit } from '../host/proc.js';
-import { ConflictError, TboxError } from '../errors.js';
+import { ConflictError, InvalidArgumentError, TboxError } from '../errors.js';
 import { findContainer, getContainer, type ContainerRecord } from '../state/containers.js';
 import { finalizeExit, recordedExit, reconcile } from './reconcile.js';
 import { destroyContainer } from './remove.js';
 
+const isRunning = (c: ContainerRecord) => c.state === 'running' && isAlive(c.shimPid, c.shimStartTicks);
+
+/** Wait for the monitor to go, then record the exit (and --rm) as reconcile would. */
+async function awaitExit(c: ContainerRecord, timeoutMs: number): Promise<boolean> {
+  if (!(await waitForExit(c.shimPid!, c.shimStartTicks, timeoutMs))) return false;
+  const { code, at } = recordedExit(c.id);
+  finalizeExit(c, code, at);
+  return true;
+}
+
+function signal(c: ContainerRecord, sig: NodeJS.Signals | number): void {
+  try {
+    process.kill(c.pid!, sig);
+  } catch {
+    // gone already: the wait below sees it
+  }
+}
+
 /** SIGKILL pid 1 (its monitor then records 137) and wait until the monitor is gone. */
 export async function killNow(c: ContainerRecord): Promise<void> {
-  if (!isAlive(c.shimPid, c.shimStartTicks) || !c.pid) return;
-  try {
-    process.kill(c.pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-  if (!(await waitForExit(c.shimPid!, c.shimStartTicks, 10_000))) {
+  if (!isRunning(c) || !c.pid) return;
+  signal(c, 'SIGKILL');
+  if (!(await awaitExit({ ...c, autoRemove: false }, 10_000))) {
     throw new TboxError(`container ${c.name} did not die after SIGKILL (monitor pid ${c.shimPid})`);
   }
-  const { code, at } = recordedExit(c.id);
-  finalizeExit({ ...c, autoRemove: false }, code, at);
+}
+
+/** `tbox stop`: SIGTERM to pid 1, SIGKILL after the timeout, as Docker does. */
+export async function stopContainer(ref: string, timeoutSeconds: number): Promise<void> {
+  reconcile();
+  const c = findContainer(ref);
+  if (!isRunning(c) || !c.pid) return;
+  signal(c, 'SIGTERM');
+  if (await awaitExit(c, timeoutSeconds * 1000)) return;
+  signal(c, 'SIGKILL');
+  if (!(await awaitExit(c, 10_000))) throw new TboxError(`container ${c.name} did not stop after SIGKILL`);
+}
+
+export function parseSignal(text: string): number {
+  const name = text.toUpperCase().replace(/^SIG/, '');
+  const n = /^\d+$/.test(name) ? Number(name) : os.constants.signals[`SIG${name}` as keyof typeof os.constants.signals];
+  if (n === undefined || n < 1 || n > 64) throw new InvalidArgumentError(`invalid signal: ${text}`);
+  return n;
+}
+
+/** `tbox kill`: a signal to pid 1, without waiting. */
+export function killContainer(ref: string, sig: string): void {
+  reconcile();
+  const number = parseSignal(sig);
+  const c = findContainer(ref);
+  if (!isRunning(c) || !c.pid) throw new ConflictError(`cannot kill container ${ref}: container is not running`);
+  signal(c, number);
+}
+
+/** `tbox wait`: block until the container exits; its exit code. */
+export async function waitContainer(ref: string): Promise<number> {
+  reconcile();
+  const c = findContainer(ref);
+  if (isRunning(c)) await awaitExit(c, Number.POSITIVE_INFINITY);
+  const after = getContainer(c.id);
+  // With --rm the row may be gone already; the exit file went with it.
+  return after?.exitCode ?? recordedExit(c.id).code;
 }
 
 /** `tbox rm [-f]`: returns the ref as given, which Docker echoes. */

@@ -9,10 +9,18 @@
  * unshare reports a SIGKILLed child as exit 1, and we need 137.
  *
  * The child builds the container's root (overlay, /proc, /sys, /dev, bind
- * mounts), pivots into it and execs the command. The parent stays as the
- * container's monitor: it forwards signals, waits, and records the exit code.
- * It is C rather than Node because one of these lives per running container
- * and must cost well under a megabyte.
+ * mounts), pivots into it and execs the command. The parent steps back into
+ * tbox's own mount and network namespaces, so the container's are held by the
+ * container alone and vanish with it (mounts, veth), and stays as the
+ * container's monitor: it relays signals, copies stdout/stderr into the log
+ * with timestamps, waits, records the exit code, and can start a clean-up
+ * hook (`tbox system reconcile`) when the container is gone. It is C rather
+ * than Node because one of these lives per running container and must cost
+ * well under a megabyte.
+ *
+ * Log format, one entry per line: <RFC 3339 UTC time> <stream> <text>, where
+ * stream is stdout or stderr, with a trailing '+' when the text did not end
+ * in a newline in the original output (a long or final partial line).
  *
  * Report protocol on --report-fd (one line each, in order):
  *   pid <host pid of container pid 1>
@@ -31,8 +39,10 @@
 #include <string.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -41,12 +51,16 @@
 #include <unistd.h>
 
 #define MAX_BINDS 16
+#define MAX_HOOK_ARGS 16
+#define LINE_MAX_BYTES 16384
 
 struct bind { const char *src, *dst; };
 
 struct spec {
-    const char *rootfs, *lower, *upper, *work, *hostname, *cwd, *exit_file;
-    int report_fd, sync_fd, loopback_up;
+    const char *rootfs, *lower, *upper, *work, *hostname, *cwd, *exit_file, *log_file;
+    int report_fd, sync_fd, loopback_up, tee;
+    char *on_exit[MAX_HOOK_ARGS + 1];
+    int n_on_exit;
     struct bind binds[MAX_BINDS];
     int nbinds;
     char **argv;
@@ -188,6 +202,8 @@ static void build_root(const struct spec *s) {
     if (chdir(cwd) < 0) fail(125, "working directory %s: %s", cwd, strerror(errno));
 }
 
+static int out_pipe[2] = {-1, -1}, err_out_pipe[2] = {-1, -1};
+
 static void run_child(const struct spec *s) {
     sigset_t none;
     sigemptyset(&none);
@@ -196,6 +212,14 @@ static void run_child(const struct spec *s) {
      * would record its exit or clean up after it. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     close(err_pipe[0]);
+    if (out_pipe[1] >= 0) {
+        dup2(out_pipe[1], 1);
+        dup2(err_out_pipe[1], 2);
+        close(out_pipe[0]);
+        close(err_out_pipe[0]);
+        close(out_pipe[1]);
+        close(err_out_pipe[1]);
+    }
 
     if (s->loopback_up) loopback_up();
     build_root(s);
@@ -237,9 +261,98 @@ static void report(int fd, const char *fmt, ...) {
     if (write(fd, line, n) < 0) { /* tbox went away; the exit file still tells */ }
 }
 
+struct stream {
+    int fd;          /* read end of the container's stdout or stderr, -1 at EOF */
+    int tee_fd;      /* where the bytes also go as they come (foreground), or -1 */
+    const char *name;
+    char line[LINE_MAX_BYTES];
+    size_t len;
+};
+
+static void write_all(int fd, const char *buf, size_t len) {
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return; /* a full disk or closed terminal must not stop the container */
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+static void log_entry(int log_fd, const struct stream *st, const char *text, size_t len, int partial) {
+    struct timespec ts;
+    struct tm tm;
+    char prefix[96];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(prefix, sizeof prefix, "%Y-%m-%dT%H:%M:%S", &tm);
+    n += snprintf(prefix + n, sizeof prefix - n, ".%09ldZ %s%s ", ts.tv_nsec, st->name, partial ? "+" : "");
+    write_all(log_fd, prefix, n);
+    write_all(log_fd, text, len);
+    if (partial) write_all(log_fd, "\n", 1);
+}
+
+/* Copy what the container printed into the log, line by line. */
+static void pump(struct stream *st, int log_fd) {
+    char buf[8192];
+    ssize_t n = read(st->fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) return;
+    if (n <= 0) {
+        if (st->len > 0) log_entry(log_fd, st, st->line, st->len, 1);
+        st->len = 0;
+        close(st->fd);
+        st->fd = -1;
+        return;
+    }
+    if (st->tee_fd >= 0) write_all(st->tee_fd, buf, (size_t)n);
+    for (ssize_t i = 0; i < n; i++) {
+        st->line[st->len++] = buf[i];
+        if (buf[i] == '\n') {
+            log_entry(log_fd, st, st->line, st->len, 0);
+            st->len = 0;
+        } else if (st->len == sizeof st->line) {
+            log_entry(log_fd, st, st->line, st->len, 1);
+            st->len = 0;
+        }
+    }
+}
+
+static void copy_output(int out_fd, int err_fd, int log_fd, int tee) {
+    static struct stream streams[2];
+    streams[0] = (struct stream){.fd = out_fd, .tee_fd = tee ? 1 : -1, .name = "stdout"};
+    streams[1] = (struct stream){.fd = err_fd, .tee_fd = tee ? 2 : -1, .name = "stderr"};
+    while (streams[0].fd >= 0 || streams[1].fd >= 0) {
+        struct pollfd pfd[2];
+        for (int i = 0; i < 2; i++) pfd[i] = (struct pollfd){.fd = streams[i].fd, .events = POLLIN};
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        for (int i = 0; i < 2; i++)
+            if (pfd[i].revents) pump(&streams[i], log_fd);
+    }
+}
+
+/* Start the clean-up hook in its own session and don't wait for it: tbox's
+ * foreground CLI is waiting for this process to exit. */
+static void start_hook(char **argv) {
+    pid_t pid = fork();
+    if (pid != 0) return;
+    setsid();
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+    }
+    execv(argv[0], argv);
+    _exit(127);
+}
+
 static void usage(void) {
     fprintf(stderr, "usage: tbox-shim --rootfs DIR --lower DIRS --upper DIR --work DIR [--hostname H] [--cwd DIR]\n"
-                    "                 [--bind SRC DST]... [--loopback-up] [--exit-file F] [--report-fd N] [--sync-fd N] -- CMD...\n");
+                    "                 [--bind SRC DST]... [--loopback-up] [--exit-file F] [--report-fd N] [--sync-fd N]\n"
+                    "                 [--log FILE [--tee]] [--on-exit ARG]... -- CMD...\n");
     exit(125);
 }
 
@@ -252,6 +365,7 @@ static void parse(int argc, char **argv, struct spec *s) {
         if (!strcmp(a, "--")) { i++; break; }
         if (i + 1 >= argc) usage();
         if (!strcmp(a, "--loopback-up")) { s->loopback_up = 1; continue; }
+        if (!strcmp(a, "--tee")) { s->tee = 1; continue; }
         if (!strcmp(a, "--rootfs")) s->rootfs = argv[++i];
         else if (!strcmp(a, "--lower")) s->lower = argv[++i];
         else if (!strcmp(a, "--upper")) s->upper = argv[++i];
@@ -259,6 +373,8 @@ static void parse(int argc, char **argv, struct spec *s) {
         else if (!strcmp(a, "--hostname")) s->hostname = argv[++i];
         else if (!strcmp(a, "--cwd")) s->cwd = argv[++i];
         else if (!strcmp(a, "--exit-file")) s->exit_file = argv[++i];
+        else if (!strcmp(a, "--log")) s->log_file = argv[++i];
+        else if (!strcmp(a, "--on-exit") && s->n_on_exit < MAX_HOOK_ARGS) s->on_exit[s->n_on_exit++] = argv[++i];
         else if (!strcmp(a, "--report-fd")) s->report_fd = atoi(argv[++i]);
         else if (!strcmp(a, "--sync-fd")) s->sync_fd = atoi(argv[++i]);
         else if (!strcmp(a, "--bind") && i + 2 < argc && s->nbinds < MAX_BINDS) {
@@ -281,6 +397,23 @@ int main(int argc, char **argv) {
         exit_fd = open(s.exit_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (exit_fd < 0) { fprintf(stderr, "tbox-shim: %s: %s\n", s.exit_file, strerror(errno)); return 125; }
     }
+    int log_fd = -1;
+    if (s.log_file) {
+        log_fd = open(s.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        if (log_fd < 0) { fprintf(stderr, "tbox-shim: %s: %s\n", s.log_file, strerror(errno)); return 125; }
+        if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_out_pipe, O_CLOEXEC) < 0) { perror("tbox-shim: pipe"); return 125; }
+    }
+    /* tbox's namespaces, to return to after the fork: our parent is tbox,
+     * which unshare(1) did not move. */
+    char ns_path[64];
+    snprintf(ns_path, sizeof ns_path, "/proc/%d/ns/mnt", getppid());
+    int host_mnt = open(ns_path, O_RDONLY | O_CLOEXEC);
+    snprintf(ns_path, sizeof ns_path, "/proc/%d/ns/net", getppid());
+    int host_net = open(ns_path, O_RDONLY | O_CLOEXEC);
+    /* Our own pid namespace: once pid 1 is gone, fork() into the container's
+     * fails with ENOMEM, and the clean-up hook needs a fork. */
+    int host_pid = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+    if (host_mnt < 0 || host_net < 0 || host_pid < 0) { perror("tbox-shim: host namespaces"); return 125; }
     if (s.report_fd >= 0) fcntl(s.report_fd, F_SETFD, FD_CLOEXEC);
     if (pipe2(err_pipe, O_CLOEXEC) < 0) { perror("tbox-shim: pipe"); return 125; }
 
@@ -302,6 +435,17 @@ int main(int argc, char **argv) {
     child_pid = pid;
     close(err_pipe[1]);
     if (s.sync_fd >= 0) close(s.sync_fd);
+    if (log_fd >= 0) {
+        close(out_pipe[1]);
+        close(err_out_pipe[1]);
+    }
+    if (setns(host_mnt, CLONE_NEWNS) < 0 || setns(host_net, CLONE_NEWNET) < 0 || setns(host_pid, CLONE_NEWPID) < 0) {
+        perror("tbox-shim: setns");
+        kill(pid, SIGKILL);
+    }
+    close(host_mnt);
+    close(host_net);
+    close(host_pid);
     report(s.report_fd, "pid %d\n", pid);
 
     char msg[1024];
@@ -315,6 +459,8 @@ int main(int argc, char **argv) {
         report(s.report_fd, "ready\n");
     }
 
+    if (log_fd >= 0) copy_output(out_pipe[0], err_out_pipe[0], log_fd, s.tee);
+
     int status;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) { perror("tbox-shim: waitpid"); return 125; }
@@ -327,5 +473,6 @@ int main(int argc, char **argv) {
         close(exit_fd);
     }
     report(s.report_fd, "exit %d\n", code);
+    if (s.n_on_exit > 0) start_hook(s.on_exit);
     return code;
 }

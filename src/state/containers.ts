@@ -1,5 +1,6 @@
 import { database, write } from './db.js';
 import { NotFoundError, InvalidArgumentError } from '../errors.js';
+import { readProcStat } from '../host/proc.js';
 
 export type ContainerState = 'created' | 'running' | 'exited';
 
@@ -12,6 +13,8 @@ export interface ContainerSpec {
   network: string;
   tty: boolean;
   interactive: boolean;
+  /** --ip, kept so `tbox start` asks for the same address */
+  ip?: string;
 }
 
 export interface ContainerRecord {
@@ -106,6 +109,22 @@ export function markRunning(id: string, shimPid: number, shimStartTicks: number,
       .prepare(`UPDATE containers SET state = 'running', shim_pid = ?, shim_start_ticks = ?, pid = ?, started_at = ?,
                 finished_at = NULL, exit_code = NULL WHERE id = ?`)
       .run(shimPid, shimStartTicks, pid, startedAt, id),
+  );
+}
+
+/**
+ * Take a stopped container for starting. Until the shim is up, the row names
+ * this tbox process as its monitor, so a concurrent start backs off and a
+ * crash here is reconciled like any dead monitor.
+ */
+export function claimStart(id: string): boolean {
+  const self = readProcStat(process.pid);
+  return write(
+    (db) =>
+      db
+        .prepare(`UPDATE containers SET state = 'running', shim_pid = ?, shim_start_ticks = ?, pid = NULL
+                  WHERE id = ? AND state != 'running'`)
+        .run(process.pid, self?.startTicks ?? null, id).changes === 1,
   );
 }
 
