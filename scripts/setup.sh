@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # One-time set-up on Debian/Ubuntu, as root: OS packages, npm dependencies,
 # build, and `tbox` on PATH. Safe to run again.
+#   --test   also what the tests use: a local registry (docker-registry; on a
+#            systemd host its package starts a service on :5000) and skopeo
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-  iproute2 util-linux busybox-static iptables nftables iputils-ping tcpdump procps psmisc
+  iproute2 util-linux busybox-static iptables iputils-ping tcpdump procps attr coreutils
   gcc make g++ python3     # the shim, and better-sqlite3's native build
 )
+if [ "${1:-}" = "--test" ]; then
+  PACKAGES+=(docker-registry skopeo bsdutils)
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup.sh: run as root (sudo bash scripts/setup.sh)" >&2

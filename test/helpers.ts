@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const repoDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -23,6 +23,8 @@ export interface Sandbox {
   root: string;
   env: NodeJS.ProcessEnv;
   tbox(args: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv; timeout?: number }): Result;
+  /** For when this test process must keep serving (a proxy) while tbox runs. */
+  tboxAsync(args: string[]): Promise<Result>;
   cleanup(): void;
 }
 
@@ -58,6 +60,9 @@ export function makeSandbox(): Sandbox {
     TBOX_BRIDGE_SUBNET: net.subnet,
     TBOX_SUBNET_POOL: `10.${100 + pool}.251.0/24,10.${100 + pool}.252.0/24`,
     TBOX_CHAIN_PREFIX: `TBT${pool}X${net.third}`,
+    // docker.io is a closed local port: no test may reach the internet.
+    TBOX_HUB_REGISTRY: '127.0.0.1:9',
+    TBOX_REGISTRY_MIRROR: '',
   };
   const tbox: Sandbox['tbox'] = (args, opts = {}) =>
     run(process.execPath, [cliPath, ...args], {
@@ -65,10 +70,20 @@ export function makeSandbox(): Sandbox {
       env: { ...env, ...opts.env },
       timeout: opts.timeout ?? 60_000,
     });
+  const tboxAsync = (args: string[]) =>
+    new Promise<Result>((resolve) => {
+      const child = spawn(process.execPath, [cliPath, ...args], { env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('exit', (code) => resolve({ code: code ?? 128, stdout, stderr }));
+    });
   return {
     root,
     env,
     tbox,
+    tboxAsync,
     cleanup() {
       const r = tbox(['system', 'reset', '-f']);
       if (r.code !== 0) throw new Error(`cleanup failed: ${r.stderr}`);

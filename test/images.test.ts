@@ -56,9 +56,9 @@ describe('tbox import / images / rmi', () => {
   });
 
   it('an unknown image is a clear 125', () => {
-    const r = box.tbox(['run', '--rm', 'nosuchimage', 'true']);
+    const r = box.tbox(['run', '--rm', '--pull', 'never', 'nosuchimage', 'true']);
     expect(r.code).toBe(125);
-    expect(r.stderr).toMatch(/^tbox: Unable to find image 'nosuchimage' locally/);
+    expect(r.stderr).toMatch(/^tbox: No such image: nosuchimage/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 

@@ -43,10 +43,12 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .option('-h, --hostname <name>', 'container host name')
     .option('--network <network>', 'bridge (default), host, none, or a network from tbox network create', 'bridge')
     .option('--ip <address>', 'IPv4 address on a bridge network')
+    .option('--pull <policy>', 'pull the image: missing, always, never', 'missing')
     .option('-i, --interactive', 'keep stdin open', false)
     .option('-t, --tty', 'give the container the terminal', false)
     .action(async (image: string, cmd: string[], o) => {
       const { runContainer } = await import('../container/run.js');
+      const { parsePullPolicy } = await import('../image/resolve.js');
       const result = await runContainer({
         image,
         cmd,
@@ -60,6 +62,7 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
         hostname: o.hostname,
         network: o.network,
         ip: o.ip,
+        pull: parsePullPolicy(o.pull),
         interactive: o.interactive,
         tty: o.tty,
       });

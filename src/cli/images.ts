@@ -10,9 +10,10 @@ export function registerImageCommands(program: Command): void {
     .option('--format <format>', 'table, json, or a template like {{.ID}}')
     .action(async (o) => {
       const { listImages } = await import('../state/images.js');
+      const { familiarTag } = await import('../image/store.js');
       const records = listImages().flatMap((img) => {
         const id = o.trunc === false ? img.id : img.id.replace(/^sha256:/, '').slice(0, 12);
-        const tags = img.tags.length > 0 ? img.tags : ['<none>:<none>'];
+        const tags = img.tags.length > 0 ? img.tags.map(familiarTag) : ['<none>:<none>'];
         return tags.map((t) => {
           const colon = t.lastIndexOf(':');
           return {
@@ -43,6 +44,50 @@ export function registerImageCommands(program: Command): void {
       const { parseChanges } = await import('../image/changes.js');
       const image = await importRootfs(file, ref ?? `imported-${Date.now()}:latest`, parseChanges(o.change));
       process.stdout.write(`${image.id}\n`);
+    });
+
+  program
+    .command('pull')
+    .description('Download an image from a registry (Docker Hub unless the name says otherwise)')
+    .argument('<name>', 'NAME[:TAG|@sha256:DIGEST]')
+    .action(async (name: string) => {
+      const { pullImage } = await import('../image/registry/pull.js');
+      const { parseReference } = await import('../image/reference.js');
+      await pullImage(name);
+      const ref = parseReference(name);
+      process.stdout.write(`${ref.repository}${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}\n`);
+    });
+
+  program
+    .command('load')
+    .description('Load images from a docker save archive or an OCI image layout (directory or tar)')
+    .requiredOption('-i, --input <file>', 'the archive or layout')
+    .action(async (o) => {
+      const { loadImages } = await import('../image/load.js');
+      for (const line of await loadImages(o.input)) process.stdout.write(`${line}\n`);
+    });
+
+  program
+    .command('tag')
+    .description('Create a tag TARGET that refers to SOURCE')
+    .argument('<source>')
+    .argument('<target>')
+    .action(async (source: string, target: string) => {
+      const { tagImage } = await import('../image/store.js');
+      tagImage(source, target);
+    });
+
+  const image = program.command('image').description('Manage images');
+  image
+    .command('prune')
+    .description('Remove images no container uses: untagged ones, or all with -a')
+    .option('-a, --all', 'all unused images, not just untagged ones', false)
+    .option('-f, --force', 'do not ask', false)
+    .action(async (o) => {
+      const { pruneImages } = await import('../image/store.js');
+      const removed = pruneImages(o.all);
+      if (removed.length > 0) process.stdout.write(`Deleted Images:\n${removed.join('\n')}\n`);
+      process.stdout.write(`Total reclaimed: ${removed.filter((r) => r.startsWith('deleted')).length} image(s)\n`);
     });
 
   program

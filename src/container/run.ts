@@ -9,7 +9,7 @@ import path from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
 import { cliPath, containerDir } from '../paths.js';
 import { ConflictError, InvalidArgumentError, TboxError } from '../errors.js';
-import { resolveImage } from '../image/resolve.js';
+import { resolveImage, type PullPolicy } from '../image/resolve.js';
 import { lowerDirs } from '../image/store.js';
 import { readProcStat } from '../host/proc.js';
 import { resolveTool } from '../host/command.js';
@@ -33,6 +33,7 @@ export interface RunOptions extends Omit<RunFlags, 'hostname'> {
   detach: boolean;
   /** --ip: a fixed address on a bridge network */
   ip?: string;
+  pull?: PullPolicy;
 }
 
 function isUniqueViolation(err: unknown): boolean {
@@ -44,7 +45,7 @@ export async function createContainer(opts: RunOptions): Promise<{ container: Co
   const network = bridgeNetwork?.name ?? opts.network;
   if (opts.ip !== undefined && !bridgeNetwork) throw new InvalidArgumentError(`--ip needs a bridge network, not ${network}`);
   const name = opts.name === undefined ? generateName() : validateName(opts.name);
-  const image = await resolveImage(opts.image);
+  const image = await resolveImage(opts.image, opts.pull);
   const id = uuidv4().replace(/-/g, '');
   // Docker: --network host shares the host's UTS identity unless told otherwise.
   const hostname = opts.hostname ?? (network === 'host' ? hostHostname() : shortId(id));

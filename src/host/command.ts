@@ -27,6 +27,8 @@ const PACKAGE_OF: Record<string, string> = {
   tar: 'tar',
   sh: 'dash',
   sysctl: 'procps',
+  setfattr: 'attr',
+  skopeo: 'skopeo',
 };
 
 let debug = process.env.TBOX_DEBUG === '1';

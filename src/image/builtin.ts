@@ -12,9 +12,14 @@ import { importRootfs, type ContainerConfig } from './store.js';
 import type { ImageRecord } from '../state/images.js';
 import type { ImageReference } from './reference.js';
 
-export function isBuiltin(ref: ImageReference): boolean {
-  return ref.tag === 'latest' && /^[a-z0-9-]+$/.test(ref.repository) && fs.existsSync(path.join(recipesDir, ref.repository, 'recipe.sh'));
+/** A built-in image is docker.io/library/NAME:latest with a recipe in images/NAME/. */
+function builtinName(ref: ImageReference): string | undefined {
+  const m = /^library\/([a-z0-9-]+)$/.exec(ref.path);
+  if (ref.domain !== 'docker.io' || ref.tag !== 'latest' || ref.digest || !m) return undefined;
+  return fs.existsSync(path.join(recipesDir, m[1]!, 'recipe.sh')) ? m[1] : undefined;
 }
+
+export const isBuiltin = (ref: ImageReference) => builtinName(ref) !== undefined;
 
 /** A static binary has no PT_INTERP program header; a dynamic one can't run in an empty rootfs. */
 function isStaticElf(file: string): boolean {
@@ -36,7 +41,8 @@ function findHostBusybox(): string {
 }
 
 export async function buildBuiltin(ref: ImageReference): Promise<ImageRecord> {
-  const recipe = path.join(recipesDir, ref.repository);
+  const name = builtinName(ref)!;
+  const recipe = path.join(recipesDir, name);
   const busybox = findHostBusybox();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tbox-recipe-'));
   try {
@@ -46,7 +52,7 @@ export async function buildBuiltin(ref: ImageReference): Promise<ImageRecord> {
     // A fixed creation time keeps the image id reproducible, so two tbox
     // processes building it at once agree on the result.
     const created = fs.statSync(busybox).mtime.toISOString();
-    return await importRootfs(tarPath, `${ref.repository}:${ref.tag}`, config, created);
+    return await importRootfs(tarPath, `${name}:latest`, config, created);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

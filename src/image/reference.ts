@@ -1,26 +1,63 @@
+/**
+ * Image references as Docker reads them: `alpine` is
+ * docker.io/library/alpine:latest, `localhost:5000/x` and `host:port/ns/x`
+ * name other registries, and `name@sha256:...` pins a digest.
+ */
 import { InvalidArgumentError } from '../errors.js';
 
+export const DOCKER_HUB = 'docker.io';
+
 export interface ImageReference {
-  repository: string;
+  /** Registry host[:port], e.g. docker.io or localhost:5000 */
+  domain: string;
+  /** Path in that registry, e.g. library/alpine */
+  path: string;
   tag: string;
+  digest?: string;
+  /** domain/path: what the store keys tags by */
+  repository: string;
 }
 
-// Docker's grammar, simplified: lowercase path components, optional
-// registry host[:port] in front, tag of word characters.
-const REPOSITORY = /^(?:[a-z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const PATH = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
 const TAG = /^[\w][\w.-]{0,127}$/;
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
-/** Parse NAME[:TAG] (tag defaults to latest). */
-export function parseReference(ref: string): ImageReference {
-  const slash = ref.lastIndexOf('/');
-  const colon = ref.lastIndexOf(':');
-  const hasTag = colon > slash;
-  const repository = hasTag ? ref.slice(0, colon) : ref;
-  const tag = hasTag ? ref.slice(colon + 1) : 'latest';
-  if (!REPOSITORY.test(repository) || !TAG.test(tag)) {
-    throw new InvalidArgumentError(`invalid reference format: "${ref}" (expected NAME[:TAG], lowercase)`);
-  }
-  return { repository, tag };
+function invalid(ref: string): never {
+  throw new InvalidArgumentError(`invalid reference format: "${ref}" (expected [REGISTRY/]NAME[:TAG|@sha256:DIGEST], lowercase)`);
 }
 
-export const formatReference = (r: ImageReference) => `${r.repository}:${r.tag}`;
+/** Parse and normalise NAME[:TAG|@DIGEST] (tag defaults to latest). */
+export function parseReference(ref: string): ImageReference {
+  let rest = ref;
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!DIGEST.test(digest)) invalid(ref);
+  }
+  const slash = rest.lastIndexOf('/');
+  const colon = rest.lastIndexOf(':');
+  let tag = 'latest';
+  if (colon > slash) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!TAG.test(tag)) invalid(ref);
+  }
+  const first = rest.split('/')[0]!;
+  const hasDomain = rest.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  let domain = hasDomain ? first : DOCKER_HUB;
+  let path = hasDomain ? rest.slice(first.length + 1) : rest;
+  if (domain === 'index.docker.io') domain = DOCKER_HUB;
+  if (domain === DOCKER_HUB && !path.includes('/')) path = `library/${path}`;
+  if (!PATH.test(path) || (hasDomain && !/^[a-zA-Z0-9.-]+(?::\d+)?$/.test(domain))) invalid(ref);
+  return { domain, path, tag, digest, repository: `${domain}/${path}` };
+}
+
+/** The short name Docker shows: alpine, not docker.io/library/alpine. */
+export function familiarName(repository: string): string {
+  return repository.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '');
+}
+
+export const formatReference = (r: ImageReference) => `${familiarName(r.repository)}:${r.tag}`;

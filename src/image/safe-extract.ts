@@ -17,11 +17,29 @@ import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, Transform } from 'node:stream';
 import { UnsafeArchiveError, TboxError } from '../errors.js';
+import { run } from '../host/command.js';
 
 export interface ExtractResult {
   /** sha256 of the uncompressed tar: the layer's OCI diff_id. */
   diffId: string;
   size: number;
+}
+
+/**
+ * OCI whiteouts become what overlayfs understands: `.wh.NAME` a 0/0
+ * character device NAME (hides NAME in lower layers), `.wh..wh..opq` the
+ * trusted.overlay.opaque xattr on its directory (hides the lower contents).
+ * Node has neither mknod nor setxattr, so one shell script does them all.
+ */
+function applyWhiteouts(dest: string, whiteouts: string[], opaque: string[]): void {
+  if (whiteouts.length === 0 && opaque.length === 0) return;
+  const q = (p: string) => `'${path.join(dest, p).replace(/'/g, `'\\''`)}'`;
+  const script = [
+    'set -e',
+    ...opaque.flatMap((d) => [`mkdir -p -- ${q(d)}`, `setfattr -n trusted.overlay.opaque -v y -- ${q(d)}`]),
+    ...whiteouts.flatMap((f) => [`mkdir -p -- ${q(path.posix.dirname(f))}`, `rm -rf -- ${q(f)}`, `mknod -- ${q(f)} c 0 0`]),
+  ];
+  run('sh', ['-s'], { input: script.join('\n') + '\n' });
 }
 
 type Verdict = string | undefined;
@@ -81,6 +99,8 @@ export async function extractLayer(archive: string, dest: string): Promise<Extra
   const tar = await import('tar');
   fs.mkdirSync(dest, { recursive: true });
   const guard = new EntryGuard();
+  const whiteouts: string[] = [];
+  const opaque: string[] = [];
   let refusal: string | undefined;
   const hash = createHash('sha256');
   let size = 0;
@@ -103,9 +123,15 @@ export async function extractLayer(archive: string, dest: string): Promise<Extra
     maxDepth: Infinity,
     filter: (p, entry) => {
       if (refusal) return false;
-      const e = entry as { type: string; linkpath?: string; header?: { path?: string } };
-      refusal = guard.check(e.header?.path ?? p, e.type, e.linkpath);
-      return refusal === undefined;
+      const e = entry as { type: string; linkpath?: string };
+      refusal = guard.check(p, e.type, e.linkpath);
+      if (refusal) return false;
+      const name = path.posix.basename(p);
+      if (!name.startsWith('.wh.')) return true;
+      const dir = path.posix.dirname(path.posix.normalize(p));
+      if (name === '.wh..wh..opq') opaque.push(dir);
+      else whiteouts.push(path.posix.join(dir, name.slice(4)));
+      return false;
     },
   });
   try {
@@ -119,5 +145,6 @@ export async function extractLayer(archive: string, dest: string): Promise<Extra
     if (!refusal) throw new TboxError(`cannot unpack ${archive}: ${(err as Error).message}`);
   }
   if (refusal) throw new UnsafeArchiveError(`refusing unsafe archive ${path.basename(archive)}: ${refusal}`);
+  applyWhiteouts(dest, whiteouts, opaque);
   return { diffId: `sha256:${hash.digest('hex')}`, size };
 }

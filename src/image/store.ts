@@ -1,27 +1,38 @@
 /**
  * The image store: content-addressed layers under images/layers/<diff_id>,
- * shared by every image that has them, and image configs in SQLite.
+ * unpacked once and shared by every image that has them, and image configs
+ * (OCI config JSON, id = its sha256) with tags in SQLite.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { v4 as uuidv4 } from 'uuid';
 import { layerDir, layersDir } from '../paths.js';
-import { NotFoundError, ConflictError, InvalidArgumentError } from '../errors.js';
+import { NotFoundError, ConflictError, InvalidArgumentError, TboxError } from '../errors.js';
 import * as images from '../state/images.js';
 import { containersUsingImage } from '../state/containers.js';
 import { extractLayer } from './safe-extract.js';
-import { parseReference, formatReference, type ImageReference } from './reference.js';
+import { familiarName, parseReference, type ImageReference } from './reference.js';
 import type { ImageConfig, ImageRecord } from '../state/images.js';
 
-/** Unpack a layer tar into the store, once per diff_id. */
-export async function addLayer(archive: string): Promise<{ diffId: string; size: number }> {
+export type ContainerConfig = NonNullable<ImageConfig['config']>;
+
+export const hasLayer = (diffId: string) => images.hasLayer(diffId) && fs.existsSync(layerDir(diffId));
+
+/**
+ * Unpack a layer tar (plain or gzip) into the store, once per diff_id. With
+ * `expected`, the archive must hash to it (the diff_id in the image config).
+ */
+export async function addLayer(archive: string, expected?: string): Promise<{ diffId: string; size: number }> {
   fs.mkdirSync(layersDir(), { recursive: true });
   // Unpack beside the final place and rename, so a crash never leaves a
   // half-written layer under a real digest.
   const tmp = path.join(layersDir(), `.tmp-${uuidv4()}`);
   try {
     const { diffId, size } = await extractLayer(archive, tmp);
+    if (expected && diffId !== expected) {
+      throw new TboxError(`layer content does not match its diff_id: expected ${expected}, got ${diffId}`);
+    }
     const final = layerDir(diffId);
     try {
       fs.renameSync(tmp, final);
@@ -38,7 +49,15 @@ export async function addLayer(archive: string): Promise<{ diffId: string; size:
   }
 }
 
-export type ContainerConfig = NonNullable<ImageConfig['config']>;
+/** Leftovers of unpacks that died half-way; nothing refers to them. */
+export function removeStaleTemporaries(): void {
+  if (!fs.existsSync(layersDir())) return;
+  for (const entry of fs.readdirSync(layersDir())) {
+    if (entry.startsWith('.tmp-')) fs.rmSync(path.join(layersDir(), entry), { recursive: true, force: true });
+  }
+}
+
+export const platformArchitecture = () => (process.arch === 'x64' ? 'amd64' : process.arch);
 
 /** `tbox import`: a root filesystem tar becomes a one-layer image. */
 export async function importRootfs(
@@ -51,22 +70,31 @@ export async function importRootfs(
   const target = parseReference(ref);
   const layer = await addLayer(archive);
   const imageConfig: ImageConfig = {
-    architecture: process.arch === 'x64' ? 'amd64' : process.arch,
+    architecture: platformArchitecture(),
     os: 'linux',
     created,
     config,
     rootfs: { type: 'layers', diff_ids: [layer.diffId] },
   };
-  return saveImage(imageConfig, layer.size, target);
+  return saveImage(JSON.stringify(imageConfig), target);
 }
 
-function saveImage(config: ImageConfig, size: number, ref: ImageReference): ImageRecord {
-  const id = `sha256:${createHash('sha256').update(JSON.stringify(config)).digest('hex')}`;
-  images.saveImage(id, config, size, ref.repository, ref.tag);
+/**
+ * Record an image whose layers are all in the store. The id is the sha256 of
+ * the config as given, so a pulled image keeps its registry id.
+ */
+export function saveImage(rawConfig: string, ref: ImageReference | undefined, manifestDigest?: string): ImageRecord {
+  const config = JSON.parse(rawConfig) as ImageConfig;
+  const id = `sha256:${createHash('sha256').update(rawConfig).digest('hex')}`;
+  const missing = config.rootfs.diff_ids.find((d) => !hasLayer(d));
+  if (missing) throw new TboxError(`image ${id.slice(7, 19)} needs layer ${missing}, which is not in the store`);
+  const size = config.rootfs.diff_ids.reduce((sum, d) => sum + (images.layerSize(d) ?? 0), 0);
+  images.saveImage(id, config, size, ref?.repository ?? '', ref && !ref.digest ? ref.tag : undefined);
+  if (ref && manifestDigest) images.saveDigest(ref.repository, manifestDigest, id);
   return images.imageById(id)!;
 }
 
-/** Find an image by name[:tag], full id, or id prefix; undefined if absent. */
+/** Find an image by name[:tag], name@digest, full id, or id prefix; undefined if absent. */
 export function lookupImage(ref: string): ImageRecord | undefined {
   const hex = ref.replace(/^sha256:/, '');
   if (/^[0-9a-f]{6,64}$/.test(hex)) {
@@ -74,8 +102,8 @@ export function lookupImage(ref: string): ImageRecord | undefined {
     if (ids.length > 1) throw new InvalidArgumentError(`multiple images match id prefix "${ref}"`);
     if (ids.length === 1) return images.imageById(ids[0]!);
   }
-  const { repository, tag } = parseReference(ref);
-  const id = images.imageIdByTag(repository, tag);
+  const parsed = parseReference(ref);
+  const id = parsed.digest ? images.imageIdByDigest(parsed.repository, parsed.digest) : images.imageIdByTag(parsed.repository, parsed.tag);
   return id ? images.imageById(id) : undefined;
 }
 
@@ -84,32 +112,60 @@ export function lowerDirs(image: ImageRecord): string[] {
   return image.config.rootfs.diff_ids.map(layerDir).reverse();
 }
 
-/** `tbox rmi`: untag, and delete the image once no tag is left. */
+/** `tbox tag SOURCE TARGET` */
+export function tagImage(source: string, target: string): void {
+  const image = lookupImage(source);
+  if (!image) throw new NotFoundError(`No such image: ${source}`);
+  const t = parseReference(target);
+  if (t.digest) throw new InvalidArgumentError(`cannot tag with a digest: ${target}`);
+  images.tagImage(image.id, t.repository, t.tag);
+}
+
+/** Delete an image row and the layers nobody else uses. */
+function deleteImageAndLayers(id: string): void {
+  for (const diffId of images.deleteImage(id)) fs.rmSync(layerDir(diffId), { recursive: true, force: true });
+}
+
+/** `tbox rmi`: untag, and delete the image once no tag is left. Lines to print. */
 export function removeImage(ref: string, force: boolean): string[] {
   const image = lookupImage(ref);
   if (!image) throw new NotFoundError(`No such image: ${ref}`);
-  const users = containersUsingImage(image.id);
-  const byName = !ref.replace(/^sha256:/, '').match(/^[0-9a-f]{6,64}$/) || image.tags.length === 0;
-  const untagged: string[] = [];
-  if (byName && image.tags.length > 1) {
+  const byId = /^(sha256:)?[0-9a-f]{6,64}$/.test(ref) && !image.tags.some((t) => t.startsWith(ref));
+  if (!byId && image.tags.length > 1) {
     const r = parseReference(ref);
     images.deleteTag(r.repository, r.tag);
-    return [`Untagged: ${formatReference(r)}`];
+    return [`Untagged: ${familiarName(r.repository)}:${r.tag}`];
   }
+  const users = containersUsingImage(image.id);
   if (users.length > 0 && !force) {
     throw new ConflictError(
       `unable to remove image ${ref}: in use by container ${users[0]!.id.slice(0, 12)} (use -f, or remove the container)`,
     );
   }
-  for (const t of image.tags) untagged.push(`Untagged: ${t}`);
-  if (users.length > 0) {
-    // Docker keeps a forced image's data while containers still need it.
-    for (const t of image.tags) {
-      const r = parseReference(t);
-      images.deleteTag(r.repository, r.tag);
-    }
-    return untagged;
+  const untagged = image.tags.map((t) => `Untagged: ${familiarTag(t)}`);
+  for (const t of image.tags) {
+    const colon = t.lastIndexOf(':');
+    images.deleteTag(t.slice(0, colon), t.slice(colon + 1));
   }
-  for (const diffId of images.deleteImage(image.id)) fs.rmSync(layerDir(diffId), { recursive: true, force: true });
+  // Docker keeps a forced image's data while containers still need it.
+  if (users.length > 0) return untagged;
+  deleteImageAndLayers(image.id);
   return [...untagged, `Deleted: ${image.id}`];
+}
+
+/** `tbox image prune`: untagged images (-a: every image) no container uses. */
+export function pruneImages(all: boolean): string[] {
+  const removed: string[] = [];
+  for (const image of images.listImages()) {
+    if ((image.tags.length > 0 && !all) || containersUsingImage(image.id).length > 0) continue;
+    for (const t of image.tags) removed.push(`untagged: ${familiarTag(t)}`);
+    deleteImageAndLayers(image.id);
+    removed.push(`deleted: ${image.id}`);
+  }
+  return removed;
+}
+
+export function familiarTag(repositoryColonTag: string): string {
+  const colon = repositoryColonTag.lastIndexOf(':');
+  return `${familiarName(repositoryColonTag.slice(0, colon))}:${repositoryColonTag.slice(colon + 1)}`;
 }

@@ -70,12 +70,16 @@ export function hasLayer(diffId: string): boolean {
   return database().prepare('SELECT 1 FROM layers WHERE diff_id = ?').get(diffId) !== undefined;
 }
 
+export function layerSize(diffId: string): number | undefined {
+  return database().prepare('SELECT size FROM layers WHERE diff_id = ?').pluck().get(diffId) as number | undefined;
+}
+
 export function insertLayer(diffId: string, size: number): void {
   write((db) => db.prepare('INSERT OR IGNORE INTO layers (diff_id, size) VALUES (?, ?)').run(diffId, size));
 }
 
 /** Add the image (if new) and point repository:tag at it, in one transaction. */
-export function saveImage(id: string, config: ImageConfig, size: number, repository: string, tag: string): void {
+export function saveImage(id: string, config: ImageConfig, size: number, repository: string, tag: string | undefined): void {
   write((db) => {
     db.prepare('INSERT OR IGNORE INTO images (id, config, size, created_at) VALUES (?, ?, ?, ?)').run(
       id,
@@ -83,8 +87,22 @@ export function saveImage(id: string, config: ImageConfig, size: number, reposit
       size,
       config.created ?? new Date().toISOString(),
     );
-    db.prepare('INSERT OR REPLACE INTO tags (repository, tag, image_id) VALUES (?, ?, ?)').run(repository, tag, id);
+    if (tag !== undefined) db.prepare('INSERT OR REPLACE INTO tags (repository, tag, image_id) VALUES (?, ?, ?)').run(repository, tag, id);
   });
+}
+
+export function imageIdByDigest(repository: string, digest: string): string | undefined {
+  return database().prepare('SELECT image_id FROM digests WHERE repository = ? AND digest = ?').pluck().get(repository, digest) as
+    | string
+    | undefined;
+}
+
+export function saveDigest(repository: string, digest: string, imageId: string): void {
+  write((db) => db.prepare('INSERT OR REPLACE INTO digests (repository, digest, image_id) VALUES (?, ?, ?)').run(repository, digest, imageId));
+}
+
+export function tagImage(imageId: string, repository: string, tag: string): void {
+  write((db) => db.prepare('INSERT OR REPLACE INTO tags (repository, tag, image_id) VALUES (?, ?, ?)').run(repository, tag, imageId));
 }
 
 export function deleteTag(repository: string, tag: string): void {
@@ -97,6 +115,7 @@ export function deleteImage(id: string): string[] {
     const img = db.prepare('SELECT config FROM images WHERE id = ?').get(id) as { config: string } | undefined;
     if (!img) return [];
     db.prepare('DELETE FROM tags WHERE image_id = ?').run(id);
+    db.prepare('DELETE FROM digests WHERE image_id = ?').run(id);
     db.prepare('DELETE FROM images WHERE id = ?').run(id);
     const layers = (JSON.parse(img.config) as ImageConfig).rootfs.diff_ids;
     const stillUsed = new Set<string>();

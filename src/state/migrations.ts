@@ -59,4 +59,20 @@ export const migrations: readonly string[] = [
     UNIQUE (network_id, address)
   );
   `,
+  // 3: fully qualified repositories (docker.io/library/alpine) as Docker
+  // stores them, and the manifest digests images were pulled by
+  `
+  UPDATE tags SET repository = 'docker.io/library/' || repository WHERE instr(repository, '/') = 0;
+  UPDATE tags SET repository = 'docker.io/' || repository
+    WHERE instr(repository, '/') > 0
+      AND substr(repository, 1, instr(repository, '/') - 1) NOT LIKE '%.%'
+      AND substr(repository, 1, instr(repository, '/') - 1) NOT LIKE '%:%'
+      AND substr(repository, 1, instr(repository, '/') - 1) != 'localhost';
+  CREATE TABLE digests (
+    repository TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    image_id TEXT NOT NULL REFERENCES images(id),
+    PRIMARY KEY (repository, digest)
+  );
+  `,
 ];
