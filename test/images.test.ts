@@ -42,6 +42,18 @@ describe('tbox import / images / rmi', () => {
     expect(json.map((i) => i.Repository).sort()).toEqual(['busybox', 'mini']);
   });
 
+  it('honours the image User and Entrypoint, and -u overrides the user', () => {
+    const archive = path.join(box.root, 'mini.tar.gz');
+    const r = box.tbox(['import', '-c', 'USER 65534', '-c', 'ENTRYPOINT ["/bin/busybox", "id"]', '-c', 'EXPOSE 8080', archive, 'asuser']);
+    expect(r.code).toBe(0);
+    expect(box.tbox(['run', '--rm', 'asuser', '-u']).stdout).toBe('65534\n');
+    expect(box.tbox(['run', '--rm', '-u', '0:5', 'asuser', '-g']).stdout).toBe('5\n');
+    expect(box.tbox(['run', '--rm', '-u', 'ghost', 'asuser']).stderr).toMatch(/unable to find user ghost/);
+    const [info] = JSON.parse(box.tbox(['inspect', 'asuser']).stdout);
+    expect(info.config.ExposedPorts).toEqual({ '8080/tcp': {} });
+    box.tbox(['rmi', 'asuser']);
+  });
+
   it('rmi refuses an image a container uses, then removes it and its layer', () => {
     expect(box.tbox(['run', '--name', 'user', 'mini:1.0']).code).toBe(0);
     const refused = box.tbox(['rmi', 'mini:1.0']);

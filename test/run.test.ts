@@ -113,6 +113,10 @@ describe('tbox run', () => {
     expect(ep.stdout).toBe('from entrypoint\n');
   });
 
+  it('-u runs as a user named in the image\'s /etc/passwd', () => {
+    expect(box.tbox(['run', '--rm', '-u', 'nobody', 'busybox', 'id']).stdout).toBe('uid=65534(nobody) gid=65534(nogroup)\n');
+  });
+
   it('uses the image Cmd when none is given', () => {
     const r = box.tbox(['run', '--rm', '-i', 'busybox'], { input: 'echo from-stdin-$$\n' });
     expect(r.stdout).toBe('from-stdin-1\n');

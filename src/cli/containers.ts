@@ -41,6 +41,7 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('--entrypoint <cmd>', "override the image's entrypoint")
     .option('-h, --hostname <name>', 'container host name')
+    .option('-u, --user <user>', 'name|uid[:group|gid] to run as')
     .option('--network <network>', 'bridge (default), host, none, or a network from tbox network create', 'bridge')
     .option('--ip <address>', 'IPv4 address on a bridge network')
     .option('--pull <policy>', 'pull the image: missing, always, never', 'missing')
@@ -65,6 +66,7 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
         pull: parsePullPolicy(o.pull),
         interactive: o.interactive,
         tty: o.tty,
+        user: o.user,
       });
       if (o.detach) process.stdout.write(`${result.id}\n`);
       setExit(result.exitCode);

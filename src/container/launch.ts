@@ -23,6 +23,7 @@ export interface LaunchOptions {
   /** Hold pid 1 before exec until release() is called (for network setup). */
   holdBeforeExec: boolean;
   stdio: 'inherit' | 'detached';
+  user?: { uid: number; gid: number };
   /** Run after the container exits, by the shim, even with no tbox CLI left (detached containers). */
   onExit?: string[];
 }
@@ -54,6 +55,7 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     '--work', path.join(dir, 'work'),
     '--hostname', c.spec.hostname,
     '--cwd', c.spec.cwd,
+    ...(opts.user ? ['--user', `${opts.user.uid}:${opts.user.gid}`] : []),
     '--exit-file', exitFilePath(c.id),
     '--report-fd', '3',
     ...(opts.holdBeforeExec ? ['--sync-fd', '4'] : []),

@@ -11,6 +11,7 @@ import { cliPath, containerDir } from '../paths.js';
 import { ConflictError, InvalidArgumentError, TboxError } from '../errors.js';
 import { resolveImage, type PullPolicy } from '../image/resolve.js';
 import { lowerDirs } from '../image/store.js';
+import { resolveUser } from '../image/user.js';
 import { readProcStat } from '../host/proc.js';
 import { resolveTool } from '../host/command.js';
 import { resolveNetwork } from '../network/networks.js';
@@ -107,9 +108,11 @@ async function startContainer(c: ContainerRecord, image: ImageRecord, detached: 
   prepareNetwork(c);
   const endpoint = containerEndpoint(c.id);
   let launched: Launched;
+  const lowers = lowerDirs(image);
   try {
     launched = await launch(c, {
-      lowerDirs: lowerDirs(image),
+      lowerDirs: lowers,
+      user: c.spec.user ? resolveUser(c.spec.user, lowers) : undefined,
       newNetns: c.spec.network !== 'host',
       // pid 1 waits for its network, so CMD never starts without eth0.
       holdBeforeExec: endpoint !== undefined,

@@ -20,6 +20,7 @@ export interface RunFlags {
   network: string;
   tty: boolean;
   interactive: boolean;
+  user?: string;
 }
 
 function parseEnvFile(file: string): string[] {
@@ -72,5 +73,6 @@ export function buildSpec(image: ImageRecord, flags: RunFlags): ContainerSpec {
     network: flags.network,
     tty: flags.tty,
     interactive: flags.interactive,
+    user: flags.user || cfg.User || undefined,
   };
 }

@@ -23,8 +23,14 @@ export function parseChanges(changes: string[]): ContainerConfig {
       case 'WORKDIR':
         config.WorkingDir = value.trim();
         break;
+      case 'USER':
+        config.User = value.trim();
+        break;
+      case 'EXPOSE':
+        config.ExposedPorts = { ...config.ExposedPorts, ...Object.fromEntries(value.trim().split(/\s+/).map((p) => [p.includes('/') ? p : `${p}/tcp`, {}])) };
+        break;
       default:
-        throw new InvalidArgumentError(`--change ${instruction} is not supported (CMD, ENTRYPOINT, ENV, WORKDIR are)`);
+        throw new InvalidArgumentError(`--change ${instruction} is not supported (CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE are)`);
     }
   }
   return config;

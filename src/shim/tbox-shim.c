@@ -47,6 +47,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,7 +58,7 @@
 struct bind { const char *src, *dst; };
 
 struct spec {
-    const char *rootfs, *lower, *upper, *work, *hostname, *cwd, *exit_file, *log_file;
+    const char *rootfs, *lower, *upper, *work, *hostname, *cwd, *exit_file, *log_file, *user;
     int report_fd, sync_fd, loopback_up, tee;
     char *on_exit[MAX_HOOK_ARGS + 1];
     int n_on_exit;
@@ -231,6 +232,11 @@ static void run_child(const struct spec *s) {
         if (r != 1) fail(125, "aborted by tbox before start");
         close(s->sync_fd);
     }
+    if (s->user) {
+        unsigned uid, gid;
+        if (sscanf(s->user, "%u:%u", &uid, &gid) != 2) fail(125, "bad --user %s", s->user);
+        if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0) fail(125, "set user %s: %s", s->user, strerror(errno));
+    }
     for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
 
     execvp(s->argv[0], s->argv);
@@ -352,7 +358,7 @@ static void start_hook(char **argv) {
 static void usage(void) {
     fprintf(stderr, "usage: tbox-shim --rootfs DIR --lower DIRS --upper DIR --work DIR [--hostname H] [--cwd DIR]\n"
                     "                 [--bind SRC DST]... [--loopback-up] [--exit-file F] [--report-fd N] [--sync-fd N]\n"
-                    "                 [--log FILE [--tee]] [--on-exit ARG]... -- CMD...\n");
+                    "                 [--log FILE [--tee]] [--user UID:GID] [--on-exit ARG]... -- CMD...\n");
     exit(125);
 }
 
@@ -374,6 +380,7 @@ static void parse(int argc, char **argv, struct spec *s) {
         else if (!strcmp(a, "--cwd")) s->cwd = argv[++i];
         else if (!strcmp(a, "--exit-file")) s->exit_file = argv[++i];
         else if (!strcmp(a, "--log")) s->log_file = argv[++i];
+        else if (!strcmp(a, "--user")) s->user = argv[++i];
         else if (!strcmp(a, "--on-exit") && s->n_on_exit < MAX_HOOK_ARGS) s->on_exit[s->n_on_exit++] = argv[++i];
         else if (!strcmp(a, "--report-fd")) s->report_fd = atoi(argv[++i]);
         else if (!strcmp(a, "--sync-fd")) s->sync_fd = atoi(argv[++i]);

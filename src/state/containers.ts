@@ -15,6 +15,8 @@ export interface ContainerSpec {
   interactive: boolean;
   /** --ip, kept so `tbox start` asks for the same address */
   ip?: string;
+  /** --user or the image's User: name, uid, name:group or uid:gid */
+  user?: string;
 }
 
 export interface ContainerRecord {
