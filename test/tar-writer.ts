@@ -7,7 +7,7 @@ import zlib from 'node:zlib';
 export interface TarEntry {
   path: string;
   type?: 'file' | 'dir' | 'symlink' | 'hardlink' | 'chardev';
-  body?: string;
+  body?: string | Buffer;
   linkpath?: string;
   mode?: number;
 }
@@ -45,7 +45,7 @@ function header(e: TarEntry, size: number): Buffer {
 export function makeTar(entries: TarEntry[], gzip = false): Buffer {
   const parts: Buffer[] = [];
   for (const e of entries) {
-    const body = Buffer.from(e.type === undefined || e.type === 'file' ? e.body ?? '' : '');
+    const body = e.type === undefined || e.type === 'file' ? Buffer.from(e.body ?? '') : Buffer.alloc(0);
     parts.push(header(e, body.length), body, Buffer.alloc((512 - (body.length % 512)) % 512));
   }
   parts.push(Buffer.alloc(1024));

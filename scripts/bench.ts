@@ -1,12 +1,21 @@
-#!/usr/bin/env node
-// npm run bench: start-to-exit times of tbox next to floors measured in the
-// same run, as ratios. Uses its own data root, bridge, subnet and chains;
-// never touches a user's tbox0.
+// npm run bench: tbox's figures next to baselines measured in the same run,
+// as ratios. Uses its own data root, bridge, subnet, chains and a registry on
+// 127.0.0.1; never touches a user's tbox0 or the internet.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { busyboxTar, push, skopeo, startRegistry, writeOciLayout } from '../test/registry.js';
+import { makeTar } from '../test/tar-writer.js';
+
+interface Figure {
+  label: string;
+  median: number;
+  p95: number;
+  n?: number;
+}
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(repo, 'dist', 'cli.js');
@@ -23,17 +32,19 @@ const env = {
 };
 Object.assign(process.env, env);
 
-function sh(cmd, args) {
+function sh(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return r.stdout;
 }
-const tbox = (...args) => sh(process.execPath, [cli, ...args]);
+const tbox = (...args: string[]) => sh(process.execPath, [cli, ...args]);
 
-function measure(label, cmd, args) {
+function measure(label: string, cmd: string, args: string[], runs = RUNS, before?: () => void): Figure {
+  before?.();
   sh(cmd, args); // warm-up: page cache, built-in image, bridge
-  const times = [];
-  for (let i = 0; i < RUNS; i++) {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    before?.();
     const t0 = process.hrtime.bigint();
     sh(cmd, args);
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
@@ -41,13 +52,13 @@ function measure(label, cmd, args) {
   return stats(label, times);
 }
 
-function stats(label, times) {
+function stats(label: string, times: number[]): Figure {
   const sorted = [...times].sort((a, b) => a - b);
-  const pick = (q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+  const pick = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
   return { label, median: pick(0.5), p95: pick(0.95), n: times.length };
 }
 
-function report(title, rows, ratios, digits = 1) {
+function report(title: string, rows: Figure[], ratios: [Figure, Figure][], digits = 1): void {
   console.log(`\n${title}`);
   console.log(`${'what'.padEnd(62)}${'median ms'.padStart(11)}${'p95 ms'.padStart(10)}${'runs'.padStart(6)}`);
   for (const r of rows) {
@@ -70,7 +81,7 @@ async function benchStart() {
   const floor = measure('floor: unshare + overlay + pivot_root + exec true', 'unshare', ['--mount', '--uts', '--ipc', '--net', '--pid', '--fork', 'sh', '-c', inContainer]);
   const node = measure('node -e 0', process.execPath, ['-e', '0']);
   const none = measure('tbox run --rm --network none busybox true', process.execPath, [cli, 'run', '--rm', '--network', 'none', 'busybox', 'true']);
-  const nodeFloor = { label: 'node + floor', median: node.median + floor.median, p95: node.p95 + floor.p95 };
+  const nodeFloor: Figure = { label: 'node + floor', median: node.median + floor.median, p95: node.p95 + floor.p95 };
   report('Start-to-exit, --network none', [floor, node, none], [[none, floor], [none, node], [none, nodeFloor]]);
 
   // Bridge mode: the same plus a netns, a veth pair on the bridge, an address and a route.
@@ -86,7 +97,7 @@ async function benchStart() {
   tbox('network', 'ls'); // creates the bench's bridge
   const bridgeFloor = measure('floor: the same + netns, veth, bridge, address by hand', 'sh', ['-c', bridgeFloorScript]);
   const bridge = measure('tbox run --rm busybox true (bridge)', process.execPath, [cli, 'run', '--rm', 'busybox', 'true']);
-  const nodeBridgeFloor = { label: 'node + bridge floor', median: node.median + bridgeFloor.median, p95: node.p95 + bridgeFloor.p95 };
+  const nodeBridgeFloor: Figure = { label: 'node + bridge floor', median: node.median + bridgeFloor.median, p95: node.p95 + bridgeFloor.p95 };
   report('Start-to-exit, bridge mode', [bridgeFloor, none, bridge], [[bridge, bridgeFloor], [bridge, nodeBridgeFloor], [bridge, none]]);
 }
 
@@ -99,16 +110,16 @@ async function benchIpam() {
   database().exec('CREATE TABLE IF NOT EXISTS bench_writes (n INTEGER)');
   const filler = 10_000;
   for (let i = 0; i < filler; i++) leaseAddress(net.id, `fill${i}`);
-  const time = (fn) => {
+  const time = (fn: () => void) => {
     const t0 = process.hrtime.bigint();
     fn();
     return Number(process.hrtime.bigint() - t0) / 1e6;
   };
-  const ipam = [];
-  const bare = [];
+  const ipam: number[] = [];
+  const bare: number[] = [];
   for (let i = 0; i < 200; i++) {
     ipam.push(time(() => leaseAddress(net.id, `probe${i}`)));
-    bare.push(time(() => write((db) => db.prepare('INSERT INTO bench_writes (n) VALUES (?)').run(i))));
+    bare.push(time(() => write((db: { prepare(sql: string): { run(...a: unknown[]): unknown } }) => db.prepare('INSERT INTO bench_writes (n) VALUES (?)').run(i))));
     releaseLease(`probe${i}`);
   }
   const a = stats(`IPAM allocation with ${filler} leases in a /16`, ipam);
@@ -117,9 +128,9 @@ async function benchIpam() {
 }
 
 /** PSS (kB) of a process, from /proc/PID/smaps_rollup. */
-function pss(pid) {
+function pss(pid: number | string): number {
   const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-  return Number(m[1]);
+  return Number(m?.[1] ?? 0);
 }
 
 /** Host memory per idle detached container, and tbox exec, each next to a baseline. */
@@ -142,8 +153,8 @@ async function benchDetached() {
   const idleNode = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
   const idleSleep = spawn('sleep', ['60']);
   await new Promise((r) => setTimeout(r, 500));
-  const nodePss = pss(idleNode.pid);
-  const sleepPss = pss(idleSleep.pid);
+  const nodePss = pss(idleNode.pid!);
+  const sleepPss = pss(idleSleep.pid!);
   idleNode.kill();
   idleSleep.kill();
   console.log(`\nHost memory per idle detached container (${COUNT} containers, ${monitors.length} monitor processes)`);
@@ -161,10 +172,51 @@ async function benchDetached() {
   tbox('rm', '-f', ...names);
 }
 
+/** Pull of a ~50 MB image next to skopeo copying it; start of a many-layer image next to a one-layer one. */
+async function benchImages() {
+  const registry = await startRegistry();
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tbox-bench-images-'));
+  try {
+    const bb = busyboxTar();
+    // Random bytes do not compress: the blob is as big as the payload.
+    const big = makeTar([{ path: 'payload', body: randomBytes(48 * 1024 * 1024) }]);
+    const config = { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] };
+    writeOciLayout(path.join(work, 'big'), [bb, big], config);
+    push(path.join(work, 'big'), registry.host, 'bench/big:1');
+    const size = fs.readdirSync(path.join(work, 'big', 'blobs', 'sha256')).reduce((n, f) => n + fs.statSync(path.join(work, 'big', 'blobs', 'sha256', f)).size, 0);
+
+    const pullRuns = 5;
+    const image = `${registry.host}/bench/big:1`;
+    const forget = () => {
+      spawnSync(process.execPath, [cli, 'rmi', image], { env });
+      spawnSync(process.execPath, [cli, 'image', 'prune', '-a'], { env });
+    };
+    const target = path.join(work, 'skopeo-dir');
+    const pull = measure(`tbox pull (${(size / 1e6).toFixed(0)} MB image, 2 layers)`, process.execPath, [cli, 'pull', image], pullRuns, forget);
+    const copy = measure('skopeo copy docker://... dir:...', 'skopeo', ['--insecure-policy', 'copy', '--src-tls-verify=false', `docker://${image}`, `dir:${target}`], pullRuns, () => fs.rmSync(target, { recursive: true, force: true }));
+    report('Pull from a registry on 127.0.0.1', [copy, pull], [[pull, copy]]);
+
+    const layers = [bb, ...Array.from({ length: 19 }, (_, i) => makeTar([{ path: `layer${i}/file`, body: `layer ${i}\n` }]))];
+    writeOciLayout(path.join(work, 'many'), layers, config);
+    writeOciLayout(path.join(work, 'one'), [bb], config);
+    push(path.join(work, 'many'), registry.host, 'bench/many:1');
+    push(path.join(work, 'one'), registry.host, 'bench/one:1');
+    tbox('pull', `${registry.host}/bench/many:1`);
+    tbox('pull', `${registry.host}/bench/one:1`);
+    const one = measure('tbox run --rm --network none (1-layer image) true', process.execPath, [cli, 'run', '--rm', '--network', 'none', `${registry.host}/bench/one:1`, 'true']);
+    const many = measure('tbox run --rm --network none (20-layer image) true', process.execPath, [cli, 'run', '--rm', '--network', 'none', `${registry.host}/bench/many:1`, 'true']);
+    report('Start-to-exit by number of layers', [one, many], [[many, one]]);
+  } finally {
+    await registry.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
 try {
   await benchStart();
   await benchDetached();
   await benchIpam();
+  await benchImages();
 } finally {
   spawnSync(process.execPath, [cli, 'system', 'reset', '-f'], { env });
   fs.rmSync(root, { recursive: true, force: true });
