@@ -113,6 +113,13 @@ describe('tbox run', () => {
     expect(ep.stdout).toBe('from entrypoint\n');
   });
 
+  it('-t without -i still gives the command a terminal; its output is logged', () => {
+    const r = box.tbox(['run', '-t', '--name', 'withtty', 'busybox', 'tty']);
+    expect(r.stdout).toBe('/dev/pts/0\r\n');
+    expect(box.tbox(['logs', 'withtty']).stdout).toBe('/dev/pts/0\r\n');
+    box.tbox(['rm', 'withtty']);
+  });
+
   it('-u runs as a user named in the image\'s /etc/passwd', () => {
     expect(box.tbox(['run', '--rm', '-u', 'nobody', 'busybox', 'id']).stdout).toBe('uid=65534(nobody) gid=65534(nogroup)\n');
   });
@@ -150,9 +157,10 @@ describe('tbox run -it', () => {
     return { code, out, ms: Date.now() - t0 };
   }
 
-  it('gives a shell whose exit code reaches the host', async () => {
-    const r = await interactive(['echo pid=$$\n', 'exit 3\n']);
+  it('gives a shell on a pty of its own whose exit code reaches the host', async () => {
+    const r = await interactive(['echo pid=$$\n', 'tty\n', 'exit 3\n']);
     expect(r.out).toMatch(/pid=1/);
+    expect(r.out).toMatch(/\/dev\/pts\/0/);
     expect(r.code).toBe(3);
   });
 

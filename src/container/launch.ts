@@ -60,10 +60,11 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     '--report-fd', '3',
     ...(opts.holdBeforeExec ? ['--sync-fd', '4'] : []),
     ...(opts.newNetns ? ['--loopback-up'] : []),
-    // With -t in the foreground the container writes to the terminal itself,
-    // so there is no stream to copy into the log.
-    ...(opts.stdio === 'inherit' && c.spec.tty ? [] : ['--log', logPath(c.id)]),
-    ...(opts.stdio === 'inherit' && !c.spec.tty ? ['--tee'] : []),
+    '--log', logPath(c.id),
+    // In the foreground the shim also copies the output to our terminal.
+    ...(opts.stdio === 'inherit' ? ['--tee'] : []),
+    ...(c.spec.tty ? ['--tty'] : []),
+    ...(c.spec.tty && c.spec.interactive && opts.stdio === 'inherit' ? ['--interactive'] : []),
     ...(opts.onExit ?? []).flatMap((a) => ['--on-exit', a]),
     ...ETC_FILES.flatMap((f) => ['--bind', path.join(dir, f), `/etc/${f}`]),
     '--', ...c.spec.args,

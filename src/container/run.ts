@@ -145,12 +145,17 @@ async function startContainer(c: ContainerRecord, image: ImageRecord, detached: 
   return launched;
 }
 
-/** Terminal signals reach the container directly (same process group); others we relay. */
-function relaySignals(l: Launched): () => void {
-  const fromTerminal = process.stdin.isTTY || process.stdout.isTTY;
+/**
+ * Relay signals sent to tbox to the container, as Docker's sig-proxy does.
+ * Without -t the container shares our process group, so a terminal's Ctrl-C
+ * already reached it and is not sent twice. With -t our terminal is in raw
+ * mode and Ctrl-C travels as a byte to the container's own pty.
+ */
+function relaySignals(l: Launched, tty: boolean): () => void {
+  const terminalReachesContainer = !tty && (process.stdin.isTTY || process.stdout.isTTY);
   const handlers = new Map<NodeJS.Signals, () => void>();
   for (const sig of ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as NodeJS.Signals[]) {
-    const relay = fromTerminal && (sig === 'SIGINT' || sig === 'SIGQUIT') ? () => {} : () => l.child.kill(sig);
+    const relay = terminalReachesContainer && (sig === 'SIGINT' || sig === 'SIGQUIT') ? () => {} : () => l.child.kill(sig);
     handlers.set(sig, relay);
     process.on(sig, relay);
   }
@@ -161,9 +166,20 @@ function relaySignals(l: Launched): () => void {
 export async function runContainer(opts: RunOptions): Promise<{ id: string; exitCode: number }> {
   reconcile();
   const { container: c, image } = await createContainer(opts);
+  // -it: keystrokes go to the container's pty as they are typed.
+  const raw = !opts.detach && c.spec.tty && c.spec.interactive && process.stdin.isTTY;
+  if (raw) process.stdin.setRawMode(true);
+  try {
+    return await runCreated(c, image, opts.detach);
+  } finally {
+    if (raw) process.stdin.setRawMode(false);
+  }
+}
+
+async function runCreated(c: ContainerRecord, image: ImageRecord, detached: boolean): Promise<{ id: string; exitCode: number }> {
   let launched: Launched;
   try {
-    launched = await startContainer(c, image, opts.detach);
+    launched = await startContainer(c, image, detached);
   } catch (err) {
     // Docker keeps a container whose CMD was not found (exit 127), but one
     // that tbox could not set up at all is undone.
@@ -172,11 +188,11 @@ export async function runContainer(opts: RunOptions): Promise<{ id: string; exit
     else if (c.autoRemove) destroyContainer(c);
     throw err;
   }
-  if (opts.detach) {
+  if (detached) {
     detach(launched);
     return { id: c.id, exitCode: 0 };
   }
-  const stopRelay = relaySignals(launched);
+  const stopRelay = relaySignals(launched, c.spec.tty);
   const code = await launched.exited;
   stopRelay();
   finalizeExit(c, code, new Date().toISOString());

@@ -42,6 +42,8 @@
 #include <poll.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <termios.h>
 #include <time.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -59,7 +61,7 @@ struct bind { const char *src, *dst; };
 
 struct spec {
     const char *rootfs, *lower, *upper, *work, *hostname, *cwd, *exit_file, *log_file, *user;
-    int report_fd, sync_fd, loopback_up, tee;
+    int report_fd, sync_fd, loopback_up, tee, tty, interactive;
     char *on_exit[MAX_HOOK_ARGS + 1];
     int n_on_exit;
     struct bind binds[MAX_BINDS];
@@ -204,6 +206,58 @@ static void build_root(const struct spec *s) {
 }
 
 static int out_pipe[2] = {-1, -1}, err_out_pipe[2] = {-1, -1};
+/* With --tty: the child sends the pty master here, for the parent to relay. */
+static int pty_sock[2] = {-1, -1};
+static volatile sig_atomic_t winch;
+
+static void send_fd(int sock, int fd) {
+    char byte = 0;
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    char ctrl[CMSG_SPACE(sizeof(int))];
+    memset(ctrl, 0, sizeof ctrl);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof ctrl};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    if (sendmsg(sock, &msg, 0) < 0) fail(125, "send pty: %s", strerror(errno));
+}
+
+static int recv_fd(int sock) {
+    char byte;
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    char ctrl[CMSG_SPACE(sizeof(int))];
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof ctrl};
+    ssize_t n;
+    do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+    struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+    if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    return fd;
+}
+
+/* A terminal from the container's own devpts, as Docker gives with -t:
+ * pid 1 leads a session whose controlling terminal is the slave. */
+static void take_pty(void) {
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) fail(125, "open /dev/ptmx: %s", strerror(errno));
+    int unlock = 0, n;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0) fail(125, "pty: %s", strerror(errno));
+    char name[32];
+    snprintf(name, sizeof name, "/dev/pts/%d", n);
+    int slave = open(name, O_RDWR | O_NOCTTY);
+    if (slave < 0) fail(125, "open %s: %s", name, strerror(errno));
+    send_fd(pty_sock[1], master);
+    close(master);
+    close(pty_sock[1]);
+    if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) fail(125, "controlling terminal: %s", strerror(errno));
+    dup2(slave, 0);
+    dup2(slave, 1);
+    dup2(slave, 2);
+    if (slave > 2) close(slave);
+}
 
 static void run_child(const struct spec *s) {
     sigset_t none;
@@ -213,7 +267,8 @@ static void run_child(const struct spec *s) {
      * would record its exit or clean up after it. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     close(err_pipe[0]);
-    if (out_pipe[1] >= 0) {
+    if (pty_sock[0] >= 0) close(pty_sock[0]);
+    if (out_pipe[1] >= 0 && !s->tty) {
         dup2(out_pipe[1], 1);
         dup2(err_out_pipe[1], 2);
         close(out_pipe[0]);
@@ -224,6 +279,7 @@ static void run_child(const struct spec *s) {
 
     if (s->loopback_up) loopback_up();
     build_root(s);
+    if (s->tty) take_pty();
 
     if (s->sync_fd >= 0) {
         char go;
@@ -247,8 +303,16 @@ static void run_child(const struct spec *s) {
     fail(126, "exec: \"%s\": %s", s->argv[0], strerror(e));
 }
 
+static int tty_mode;
+
 static void forward(int sig, siginfo_t *info, void *ctx) {
     (void)ctx;
+    /* With a pty, a resize is ours to copy onto it; the kernel then tells
+     * the container's foreground processes. */
+    if (sig == SIGWINCH && tty_mode) {
+        winch = 1;
+        return;
+    }
     /* Terminal-generated signals (SI_KERNEL) already reached the container,
      * which shares our process group; only relay what was sent to us. */
     if (info->si_code == SI_USER || info->si_code == SI_QUEUE) {
@@ -339,6 +403,49 @@ static void copy_output(int out_fd, int err_fd, int log_fd, int tee) {
     }
 }
 
+static void copy_winsize(int from, int to) {
+    struct winsize ws;
+    if (ioctl(from, TIOCGWINSZ, &ws) == 0) ioctl(to, TIOCSWINSZ, &ws);
+}
+
+/* -t: the pty's output goes to the log (and our stdout in the foreground);
+ * with -i our stdin goes to the pty. Ends when the container's side closes. */
+static void relay_pty(int master, int log_fd, int tee, int interactive) {
+    static struct stream out;
+    out = (struct stream){.fd = master, .tee_fd = tee ? 1 : -1, .name = "stdout"};
+    int in = interactive ? 0 : -1;
+    if (tee) copy_winsize(0, master);
+    while (out.fd >= 0) {
+        if (winch) {
+            winch = 0;
+            copy_winsize(0, master);
+        }
+        struct pollfd pfd[2] = {{.fd = master, .events = POLLIN}, {.fd = in, .events = POLLIN}};
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        if (pfd[0].revents) {
+            if (log_fd >= 0) pump(&out, log_fd);
+            else {
+                char buf[8192];
+                ssize_t n = read(master, buf, sizeof buf);
+                if (n <= 0 && errno != EINTR) break;
+                if (n > 0 && tee) write_all(1, buf, (size_t)n);
+            }
+        }
+        if (in >= 0 && pfd[1].revents) {
+            char buf[4096];
+            ssize_t n = read(in, buf, sizeof buf);
+            if (n > 0) write_all(master, buf, (size_t)n);
+            else if (n == 0 || errno != EINTR) {
+                in = -1; /* our stdin ended: send the container an end-of-file */
+                write_all(master, "\x04", 1);
+            }
+        }
+    }
+}
+
 /* Start the clean-up hook in its own session and don't wait for it: tbox's
  * foreground CLI is waiting for this process to exit. */
 static void start_hook(char **argv) {
@@ -358,7 +465,7 @@ static void start_hook(char **argv) {
 static void usage(void) {
     fprintf(stderr, "usage: tbox-shim --rootfs DIR --lower DIRS --upper DIR --work DIR [--hostname H] [--cwd DIR]\n"
                     "                 [--bind SRC DST]... [--loopback-up] [--exit-file F] [--report-fd N] [--sync-fd N]\n"
-                    "                 [--log FILE [--tee]] [--user UID:GID] [--on-exit ARG]... -- CMD...\n");
+                    "                 [--log FILE [--tee]] [--tty [--interactive]] [--user UID:GID] [--on-exit ARG]... -- CMD...\n");
     exit(125);
 }
 
@@ -372,6 +479,8 @@ static void parse(int argc, char **argv, struct spec *s) {
         if (i + 1 >= argc) usage();
         if (!strcmp(a, "--loopback-up")) { s->loopback_up = 1; continue; }
         if (!strcmp(a, "--tee")) { s->tee = 1; continue; }
+        if (!strcmp(a, "--tty")) { s->tty = 1; continue; }
+        if (!strcmp(a, "--interactive")) { s->interactive = 1; continue; }
         if (!strcmp(a, "--rootfs")) s->rootfs = argv[++i];
         else if (!strcmp(a, "--lower")) s->lower = argv[++i];
         else if (!strcmp(a, "--upper")) s->upper = argv[++i];
@@ -408,7 +517,7 @@ int main(int argc, char **argv) {
     if (s.log_file) {
         log_fd = open(s.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
         if (log_fd < 0) { fprintf(stderr, "tbox-shim: %s: %s\n", s.log_file, strerror(errno)); return 125; }
-        if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_out_pipe, O_CLOEXEC) < 0) { perror("tbox-shim: pipe"); return 125; }
+        if (!s.tty && (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_out_pipe, O_CLOEXEC) < 0)) { perror("tbox-shim: pipe"); return 125; }
     }
     /* tbox's namespaces, to return to after the fork: our parent is tbox,
      * which unshare(1) did not move. */
@@ -423,6 +532,8 @@ int main(int argc, char **argv) {
     if (host_mnt < 0 || host_net < 0 || host_pid < 0) { perror("tbox-shim: host namespaces"); return 125; }
     if (s.report_fd >= 0) fcntl(s.report_fd, F_SETFD, FD_CLOEXEC);
     if (pipe2(err_pipe, O_CLOEXEC) < 0) { perror("tbox-shim: pipe"); return 125; }
+    tty_mode = s.tty;
+    if (s.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pty_sock) < 0) { perror("tbox-shim: socketpair"); return 125; }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -442,7 +553,7 @@ int main(int argc, char **argv) {
     child_pid = pid;
     close(err_pipe[1]);
     if (s.sync_fd >= 0) close(s.sync_fd);
-    if (log_fd >= 0) {
+    if (log_fd >= 0 && !s.tty) {
         close(out_pipe[1]);
         close(err_out_pipe[1]);
     }
@@ -466,7 +577,17 @@ int main(int argc, char **argv) {
         report(s.report_fd, "ready\n");
     }
 
-    if (log_fd >= 0) copy_output(out_pipe[0], err_out_pipe[0], log_fd, s.tee);
+    if (s.tty) {
+        close(pty_sock[1]);
+        int master = recv_fd(pty_sock[0]);
+        close(pty_sock[0]);
+        if (master >= 0) {
+            relay_pty(master, log_fd, s.tee, s.interactive);
+            close(master);
+        }
+    } else if (log_fd >= 0) {
+        copy_output(out_pipe[0], err_out_pipe[0], log_fd, s.tee);
+    }
 
     int status;
     while (waitpid(pid, &status, 0) < 0) {
