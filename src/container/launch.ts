@@ -3,7 +3,7 @@
  *
  *   unshare --mount --uts --ipc --pid [--net] -- tbox-shim ... -- CMD
  *
- * and follows the shim's report pipe (see src/shim/tbox-shim.c) so the caller
+ * and follows the shim's report pipe (see src/shim/main.c) so the caller
  * learns pid 1's host pid, whether CMD could be exec'd, and its exit code.
  */
 import path from 'node:path';

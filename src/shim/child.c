@@ -1,0 +1,63 @@
+/* Container side: what pid 1 does between fork and exec. */
+#define _GNU_SOURCE
+#include "shim.h"
+
+/* Child side: report a failure through the close-on-exec pipe and exit. */
+void fail(int code, const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg + 4, sizeof msg - 4, fmt, ap);
+    va_end(ap);
+    if (n < 0) n = 0;
+    if (n > (int)sizeof msg - 5) n = sizeof msg - 5;
+    msg[0] = (char)code;
+    msg[1] = msg[2] = msg[3] = ' ';
+    if (write(err_pipe[1], msg, 4 + n) < 0) { /* nothing left to tell */ }
+    _exit(code);
+}
+
+void run_child(const struct spec *s) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* The container must not outlive its monitor: with no monitor nobody
+     * would record its exit or clean up after it. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    close(err_pipe[0]);
+    if (pty_sock[0] >= 0) close(pty_sock[0]);
+    if (out_pipe[1] >= 0 && !s->tty) {
+        dup2(out_pipe[1], 1);
+        dup2(err_out_pipe[1], 2);
+        close(out_pipe[0]);
+        close(err_out_pipe[0]);
+        close(out_pipe[1]);
+        close(err_out_pipe[1]);
+    }
+
+    if (s->loopback_up) loopback_up();
+    build_root(s);
+    if (s->tty) take_pty();
+
+    if (s->sync_fd >= 0) {
+        char go;
+        ssize_t r;
+        do r = read(s->sync_fd, &go, 1); while (r < 0 && errno == EINTR);
+        if (r != 1) fail(125, "aborted by tbox before start");
+        close(s->sync_fd);
+    }
+    if (s->user) {
+        unsigned uid, gid;
+        if (sscanf(s->user, "%u:%u", &uid, &gid) != 2) fail(125, "bad --user %s", s->user);
+        if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0) fail(125, "set user %s: %s", s->user, strerror(errno));
+    }
+    for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+
+    execvp(s->argv[0], s->argv);
+    int e = errno;
+    if (e == ENOENT)
+        fail(127, "exec: \"%s\": %s", s->argv[0],
+             strchr(s->argv[0], '/') ? "no such file or directory" : "executable file not found in $PATH");
+    fail(126, "exec: \"%s\": %s", s->argv[0], strerror(e));
+}
+

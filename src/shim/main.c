@@ -1,0 +1,226 @@
+/*
+ * tbox-shim: the small process that stands between tbox and a container.
+ *
+ * tbox starts it as `unshare --mount --uts --ipc --net --pid -- tbox-shim ...`.
+ * unshare(1) has already moved this process into new mount, uts, ipc and net
+ * namespaces; the pid namespace applies to children only, so the fork below
+ * creates the container's pid 1. Doing the fork here rather than with
+ * `unshare --fork` is what lets us see pid 1's real wait status: Debian 12's
+ * unshare reports a SIGKILLed child as exit 1, and we need 137.
+ *
+ * The child builds the container's root (overlay, /proc, /sys, /dev, bind
+ * mounts), pivots into it and execs the command. The parent steps back into
+ * tbox's own mount and network namespaces, so the container's are held by the
+ * container alone and vanish with it (mounts, veth), and stays as the
+ * container's monitor: it relays signals, copies stdout/stderr into the log
+ * with timestamps, waits, records the exit code, and can start a clean-up
+ * hook (`tbox system reconcile`) when the container is gone. It is C rather
+ * than Node because one of these lives per running container and must cost
+ * well under a megabyte.
+ *
+ * Log format, one entry per line: <RFC 3339 UTC time> <stream> <text>, where
+ * stream is stdout or stderr, with a trailing '+' when the text did not end
+ * in a newline in the original output (a long or final partial line).
+ *
+ * Report protocol on --report-fd (one line each, in order):
+ *   pid <host pid of container pid 1>
+ *   ready                      the command was exec'd
+ *   error <code> <message>     setup or exec failed; the shim exits <code>
+ *   exit <code>                the container's exit code (also the shim's)
+ */
+#define _GNU_SOURCE
+#include "shim.h"
+
+int err_pipe[2] = {-1, -1};
+int out_pipe[2] = {-1, -1}, err_out_pipe[2] = {-1, -1};
+/* With --tty: the child sends the pty master here, for the parent to relay. */
+int pty_sock[2] = {-1, -1};
+volatile sig_atomic_t winch;
+static volatile pid_t child_pid;
+
+static int tty_mode;
+
+static void forward(int sig, siginfo_t *info, void *ctx) {
+    (void)ctx;
+    /* With a pty, a resize is ours to copy onto it; the kernel then tells
+     * the container's foreground processes. */
+    if (sig == SIGWINCH && tty_mode) {
+        winch = 1;
+        return;
+    }
+    /* Terminal-generated signals (SI_KERNEL) already reached the container,
+     * which shares our process group; only relay what was sent to us. */
+    if (info->si_code == SI_USER || info->si_code == SI_QUEUE) {
+        if (child_pid > 0) kill(child_pid, sig);
+    }
+}
+
+static void report(int fd, const char *fmt, ...) {
+    if (fd < 0) return;
+    char line[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof line - 1) n = sizeof line - 1;
+    if (write(fd, line, n) < 0) { /* tbox went away; the exit file still tells */ }
+}
+
+/* Start the clean-up hook in its own session and don't wait for it: tbox's
+ * foreground CLI is waiting for this process to exit. */
+static void start_hook(char **argv) {
+    pid_t pid = fork();
+    if (pid != 0) return;
+    setsid();
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+    }
+    execv(argv[0], argv);
+    _exit(127);
+}
+
+static void usage(void) {
+    fprintf(stderr, "usage: tbox-shim --rootfs DIR --lower DIRS --upper DIR --work DIR [--hostname H] [--cwd DIR]\n"
+                    "                 [--bind SRC DST]... [--loopback-up] [--exit-file F] [--report-fd N] [--sync-fd N]\n"
+                    "                 [--log FILE [--tee]] [--tty [--interactive]] [--user UID:GID] [--on-exit ARG]... -- CMD...\n");
+    exit(125);
+}
+
+static void parse(int argc, char **argv, struct spec *s) {
+    memset(s, 0, sizeof *s);
+    s->report_fd = s->sync_fd = -1;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) { i++; break; }
+        if (i + 1 >= argc) usage();
+        if (!strcmp(a, "--loopback-up")) { s->loopback_up = 1; continue; }
+        if (!strcmp(a, "--tee")) { s->tee = 1; continue; }
+        if (!strcmp(a, "--tty")) { s->tty = 1; continue; }
+        if (!strcmp(a, "--interactive")) { s->interactive = 1; continue; }
+        if (!strcmp(a, "--rootfs")) s->rootfs = argv[++i];
+        else if (!strcmp(a, "--lower")) s->lower = argv[++i];
+        else if (!strcmp(a, "--upper")) s->upper = argv[++i];
+        else if (!strcmp(a, "--work")) s->work = argv[++i];
+        else if (!strcmp(a, "--hostname")) s->hostname = argv[++i];
+        else if (!strcmp(a, "--cwd")) s->cwd = argv[++i];
+        else if (!strcmp(a, "--exit-file")) s->exit_file = argv[++i];
+        else if (!strcmp(a, "--log")) s->log_file = argv[++i];
+        else if (!strcmp(a, "--user")) s->user = argv[++i];
+        else if (!strcmp(a, "--on-exit") && s->n_on_exit < MAX_HOOK_ARGS) s->on_exit[s->n_on_exit++] = argv[++i];
+        else if (!strcmp(a, "--report-fd")) s->report_fd = atoi(argv[++i]);
+        else if (!strcmp(a, "--sync-fd")) s->sync_fd = atoi(argv[++i]);
+        else if (!strcmp(a, "--bind") && i + 2 < argc && s->nbinds < MAX_BINDS) {
+            s->binds[s->nbinds].src = argv[++i];
+            s->binds[s->nbinds++].dst = argv[++i];
+        } else usage();
+    }
+    if (!s->rootfs || !s->lower || !s->upper || !s->work || i >= argc) usage();
+    s->argv = argv + i;
+}
+
+int main(int argc, char **argv) {
+    struct spec s;
+    parse(argc, argv, &s);
+
+    /* Opened now: once the child pivots, this mount namespace no longer
+     * sees host paths, and that includes us. */
+    int exit_fd = -1;
+    if (s.exit_file) {
+        exit_fd = open(s.exit_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (exit_fd < 0) { fprintf(stderr, "tbox-shim: %s: %s\n", s.exit_file, strerror(errno)); return 125; }
+    }
+    int log_fd = -1;
+    if (s.log_file) {
+        log_fd = open(s.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        if (log_fd < 0) { fprintf(stderr, "tbox-shim: %s: %s\n", s.log_file, strerror(errno)); return 125; }
+        if (!s.tty && (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_out_pipe, O_CLOEXEC) < 0)) { perror("tbox-shim: pipe"); return 125; }
+    }
+    /* tbox's namespaces, to return to after the fork: our parent is tbox,
+     * which unshare(1) did not move. */
+    char ns_path[64];
+    snprintf(ns_path, sizeof ns_path, "/proc/%d/ns/mnt", getppid());
+    int host_mnt = open(ns_path, O_RDONLY | O_CLOEXEC);
+    snprintf(ns_path, sizeof ns_path, "/proc/%d/ns/net", getppid());
+    int host_net = open(ns_path, O_RDONLY | O_CLOEXEC);
+    /* Our own pid namespace: once pid 1 is gone, fork() into the container's
+     * fails with ENOMEM, and the clean-up hook needs a fork. */
+    int host_pid = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+    if (host_mnt < 0 || host_net < 0 || host_pid < 0) { perror("tbox-shim: host namespaces"); return 125; }
+    if (s.report_fd >= 0) fcntl(s.report_fd, F_SETFD, FD_CLOEXEC);
+    if (pipe2(err_pipe, O_CLOEXEC) < 0) { perror("tbox-shim: pipe"); return 125; }
+    tty_mode = s.tty;
+    if (s.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pty_sock) < 0) { perror("tbox-shim: socketpair"); return 125; }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = forward;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    static const int relayed[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGALRM};
+    for (size_t i = 0; i < sizeof relayed / sizeof relayed[0]; i++) sigaction(relayed[i], &sa, NULL);
+    signal(SIGTSTP, SIG_IGN);
+    signal(SIGTTIN, SIG_IGN);
+    signal(SIGTTOU, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+
+    pid_t pid = fork();
+    if (pid < 0) { perror("tbox-shim: fork"); return 125; }
+    if (pid == 0) run_child(&s);
+    child_pid = pid;
+    close(err_pipe[1]);
+    if (s.sync_fd >= 0) close(s.sync_fd);
+    if (log_fd >= 0 && !s.tty) {
+        close(out_pipe[1]);
+        close(err_out_pipe[1]);
+    }
+    if (setns(host_mnt, CLONE_NEWNS) < 0 || setns(host_net, CLONE_NEWNET) < 0 || setns(host_pid, CLONE_NEWPID) < 0) {
+        perror("tbox-shim: setns");
+        kill(pid, SIGKILL);
+    }
+    close(host_mnt);
+    close(host_net);
+    close(host_pid);
+    report(s.report_fd, "pid %d\n", pid);
+
+    char msg[1024];
+    ssize_t n;
+    do n = read(err_pipe[0], msg, sizeof msg - 1); while (n < 0 && errno == EINTR);
+    close(err_pipe[0]);
+    if (n > 4) {
+        msg[n] = 0;
+        report(s.report_fd, "error %d %s\n", (unsigned char)msg[0], msg + 4);
+    } else {
+        report(s.report_fd, "ready\n");
+    }
+
+    if (s.tty) {
+        close(pty_sock[1]);
+        int master = recv_fd(pty_sock[0]);
+        close(pty_sock[0]);
+        if (master >= 0) {
+            relay_pty(master, log_fd, s.tee, s.interactive);
+            close(master);
+        }
+    } else if (log_fd >= 0) {
+        copy_output(out_pipe[0], err_out_pipe[0], log_fd, s.tee);
+    }
+
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) { perror("tbox-shim: waitpid"); return 125; }
+    }
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (exit_fd >= 0) {
+        char buf[16];
+        int len = snprintf(buf, sizeof buf, "%d\n", code);
+        if (write(exit_fd, buf, len) < 0) { /* reconcile will treat it as lost */ }
+        close(exit_fd);
+    }
+    report(s.report_fd, "exit %d\n", code);
+    if (s.n_on_exit > 0) start_hook(s.on_exit);
+    return code;
+}

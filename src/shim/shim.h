@@ -1,0 +1,78 @@
+/* Shared by the parts of tbox-shim; see main.c for the whole picture. */
+#ifndef TBOX_SHIM_H
+#define TBOX_SHIM_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <poll.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <termios.h>
+#include <time.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <grp.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_BINDS 16
+#define MAX_HOOK_ARGS 16
+#define LINE_MAX_BYTES 16384
+
+struct bind { const char *src, *dst; };
+
+struct spec {
+    const char *rootfs, *lower, *upper, *work, *hostname, *cwd, *exit_file, *log_file, *user;
+    int report_fd, sync_fd, loopback_up, tee, tty, interactive;
+    char *on_exit[MAX_HOOK_ARGS + 1];
+    int n_on_exit;
+    struct bind binds[MAX_BINDS];
+    int nbinds;
+    char **argv;
+};
+
+struct stream {
+    int fd;          /* read end of the container's stdout or stderr, -1 at EOF */
+    int tee_fd;      /* where the bytes also go as they come (foreground), or -1 */
+    const char *name;
+    char line[LINE_MAX_BYTES];
+    size_t len;
+};
+
+
+/* Pipes and sockets between the shim and the container's pid 1. */
+extern int err_pipe[2];
+extern int out_pipe[2], err_out_pipe[2];
+extern int pty_sock[2];
+extern volatile sig_atomic_t winch;
+
+/* child.c: pid 1 before exec */
+void fail(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+void run_child(const struct spec *s) __attribute__((noreturn));
+
+/* rootfs.c */
+void loopback_up(void);
+void build_root(const struct spec *s);
+
+/* pty.c */
+int recv_fd(int sock);
+void take_pty(void);
+void relay_pty(int master, int log_fd, int tee, int interactive);
+
+/* log.c */
+void write_all(int fd, const char *buf, size_t len);
+void pump(struct stream *st, int log_fd);
+void copy_output(int out_fd, int err_fd, int log_fd, int tee);
+
+#endif
