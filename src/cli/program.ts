@@ -44,7 +44,9 @@ export async function main(argv: string[]): Promise<number> {
     return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? 0 : EXIT_TBOX;
+      // `tbox` alone shows the help, as `docker` alone does, and that is no error.
+      const helpOrVersion = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code);
+      return helpOrVersion || err.exitCode === 0 ? 0 : EXIT_TBOX;
     }
     if (err instanceof TboxError) {
       process.stderr.write(`tbox: ${err.message}\n`);

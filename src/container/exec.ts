@@ -8,6 +8,7 @@ import { isAlive } from '../host/proc.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { findContainer } from '../state/containers.js';
 import { reconcile } from './reconcile.js';
+import { envObject } from './spec.js';
 
 export interface ExecOptions {
   container: string;
@@ -27,9 +28,8 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   if (opts.workdir !== undefined && !opts.workdir.startsWith('/')) {
     throw new InvalidArgumentError(`the working directory '${opts.workdir}' is invalid: it needs to be an absolute path`);
   }
-  const env = Object.fromEntries(
-    [...c.spec.env, ...opts.env].map((e) => (e.includes('=') ? [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)] : [e, process.env[e] ?? ''])),
-  );
+  // -e KEY without a value takes the host's, as with run.
+  const env = envObject([...c.spec.env, ...opts.env.map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`))]);
   const namespaces = ['--mount', '--uts', '--ipc', '--net', '--pid'];
   const child = start(
     'nsenter',

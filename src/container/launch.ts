@@ -14,6 +14,7 @@ import { start, missingTool } from '../host/command.js';
 import { shimPath, containerDir } from '../paths.js';
 import { TboxError, EXIT_TBOX } from '../errors.js';
 import { ETC_FILES } from './etc-files.js';
+import { envObject } from './spec.js';
 import type { ContainerRecord } from '../state/containers.js';
 
 export interface LaunchOptions {
@@ -77,7 +78,7 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
       : ['ignore', 'ignore', 'ignore', 'pipe'];
   if (opts.holdBeforeExec) stdio.push('pipe');
 
-  const env = Object.fromEntries(c.spec.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  const env = envObject(c.spec.env);
   const child = start('unshare', [...namespaces, '--', shimPath, ...shimArgs], {
     stdio,
     env,

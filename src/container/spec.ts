@@ -43,6 +43,11 @@ function resolveEnvEntry(entry: string): string | undefined {
   return host === undefined ? undefined : `${key}=${host}`;
 }
 
+/** KEY=VAL entries as an environment object (the value may contain '='). */
+export function envObject(entries: readonly string[]): Record<string, string> {
+  return Object.fromEntries(entries.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+}
+
 function mergeEnv(layers: string[][]): string[] {
   const merged = new Map<string, string>();
   for (const layer of layers) for (const e of layer) merged.set(e.slice(0, e.indexOf('=')), e);
