@@ -100,7 +100,12 @@ function reconcileHook(): string[] {
 function prepareNetwork(c: ContainerRecord): void {
   const net = resolveNetwork(c.spec.network);
   const lease = net && leaseAddress(net.id, c.id, c.spec.ip);
-  writeEtcFiles(containerDir(c.id), c.spec.hostname, c.name, lease ? leaseIp(lease) : undefined, c.spec.network === 'host');
+  try {
+    writeEtcFiles(containerDir(c.id), c.spec.hostname, c.name, lease ? leaseIp(lease) : undefined, c.spec.network === 'host');
+  } catch (err) {
+    releaseContainerNetwork(c.id);
+    throw err;
+  }
 }
 
 /** Launch, plug in the network, let CMD run. Rejects with 125/126/127 if it could not start. */
@@ -133,7 +138,7 @@ async function startContainer(c: ContainerRecord, image: ImageRecord, detached: 
       throw err;
     }
   }
-  const ticks = readProcStat(launched.shimPid)?.startTicks ?? 0;
+  const ticks = readProcStat(launched.shimPid)?.startTicks ?? null;
   markRunning(c.id, launched.shimPid, ticks, launched.pid, new Date().toISOString());
   try {
     await launched.release();
@@ -184,8 +189,7 @@ async function runCreated(c: ContainerRecord, image: ImageRecord, detached: bool
     // Docker keeps a container whose CMD was not found (exit 127), but one
     // that tbox could not set up at all is undone.
     const code = (err as TboxError).exitCode;
-    if (code !== 126 && code !== 127) destroyContainer(c);
-    else if (c.autoRemove) destroyContainer(c);
+    if (c.autoRemove || (code !== 126 && code !== 127)) destroyContainer(c);
     throw err;
   }
   if (detached) {

@@ -105,7 +105,7 @@ export function findContainer(ref: string): ContainerRecord {
   return fromRow(row);
 }
 
-export function markRunning(id: string, shimPid: number, shimStartTicks: number, pid: number, startedAt: string): void {
+export function markRunning(id: string, shimPid: number, shimStartTicks: number | null, pid: number, startedAt: string): void {
   write((db) =>
     db
       .prepare(`UPDATE containers SET state = 'running', shim_pid = ?, shim_start_ticks = ?, pid = ?, started_at = ?,
