@@ -238,6 +238,7 @@ describe('bad network input: one line, exit 125, nothing left behind', () => {
     [['network', 'create', '--subnet', '10.1.2.5/24', 'x'], /host bits are set/],
     [['network', 'create', '--subnet', '10.1.2.0/24', '--gateway', '10.9.9.9', 'x'], /gateway 10\.9\.9\.9 is not a usable address/],
     [['network', 'create', 'bad name'], /invalid network name/],
+    [['network', 'create', '--subnet', '10.1.2.0/31', 'x'], /too small/],
     [['network', 'create', 'host'], /reserved/],
     [['network', 'rm', 'bridge'], /pre-defined network and cannot be removed/],
     [['network', 'rm', 'nosuchnet'], /network nosuchnet not found/],

@@ -82,10 +82,14 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
   return result;
 }
 
-/** `ip -batch -`: many ip operations in one process. */
-export function ipBatch(lines: readonly string[], opts: { netns?: string; allowFailure?: boolean } = {}): RunResult {
-  const args = opts.netns ? ['-n', opts.netns, '-batch', '-'] : ['-batch', '-'];
-  return run('ip', args, { input: lines.join('\n') + '\n', allowFailure: opts.allowFailure });
+/**
+ * `ip -batch -`: many ip operations in one process; with `netnsOf`, inside
+ * that process's network namespace (through nsenter, as the article does).
+ */
+export function ipBatch(lines: readonly string[], opts: { netnsOf?: number } = {}): RunResult {
+  const input = lines.join('\n') + '\n';
+  if (opts.netnsOf === undefined) return run('ip', ['-batch', '-'], { input });
+  return run('nsenter', [`--net=/proc/${opts.netnsOf}/ns/net`, 'ip', '-batch', '-'], { input });
 }
 
 /**

@@ -18,13 +18,10 @@ export function attachToBridge(net: NetworkRecord, lease: LeaseRecord, netnsPid:
       `link set ${lease.hostVeth} master ${net.bridge}`,
       `link set ${lease.hostVeth} up`,
     ]);
-    run('nsenter', [`--net=/proc/${netnsPid}/ns/net`, 'ip', '-batch', '-'], {
-      input: [
-        `addr add ${formatIp(lease.address)}/${prefix} broadcast + dev eth0`,
-        'link set eth0 up',
-        `route add default via ${net.gateway}`,
-      ].join('\n') + '\n',
-    });
+    ipBatch(
+      [`addr add ${formatIp(lease.address)}/${prefix} broadcast + dev eth0`, 'link set eth0 up', `route add default via ${net.gateway}`],
+      { netnsOf: netnsPid },
+    );
   } catch (err) {
     removeHostVeth(lease.hostVeth);
     throw err;

@@ -69,11 +69,11 @@ function realize(db: Database, net: NetworkRecord): void {
 }
 
 function newRecord(name: string, subnet: Cidr, gatewayText: string | undefined, bridge: string, isDefault: boolean, id: string): NetworkRecord {
+  if (subnet.prefix > 30) throw new InvalidArgumentError(`subnet ${formatCidr(subnet)} is too small: use /30 or larger`);
   const gateway = gatewayText === undefined ? subnet.base + 1 : parseIp(gatewayText);
   if (!contains(subnet, gateway) || gateway === subnet.base || gateway === broadcast(subnet)) {
     throw new InvalidArgumentError(`gateway ${gatewayText} is not a usable address in subnet ${formatCidr(subnet)}`);
   }
-  if (subnet.prefix > 30) throw new InvalidArgumentError(`subnet ${formatCidr(subnet)} is too small: use /30 or larger`);
   return {
     id,
     name,
