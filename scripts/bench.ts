@@ -7,6 +7,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { busyboxTar, push, skopeo, startRegistry, writeOciLayout } from '../test/registry.js';
 import { makeTar } from '../test/tar-writer.js';
 
@@ -103,9 +104,11 @@ async function benchStart() {
 
 /** One IPAM allocation with 10,000 leases in a /16, next to a bare write transaction. */
 async function benchIpam() {
-  const { createNetwork } = await import(path.join(repo, 'dist/network/networks.js'));
-  const { leaseAddress, releaseLease } = await import(path.join(repo, 'dist/network/ipam.js'));
-  const { database, write } = await import(path.join(repo, 'dist/state/db.js'));
+  // dist is CommonJS: load it as Node would.
+  const load = createRequire(import.meta.url);
+  const { createNetwork } = load(path.join(repo, 'dist/network/networks.js'));
+  const { leaseAddress, releaseLease } = load(path.join(repo, 'dist/network/ipam.js'));
+  const { database, write } = load(path.join(repo, 'dist/state/db.js'));
   const net = createNetwork({ name: 'ipam-bench', subnet: '10.253.0.0/16', bridge: 'tbbench1' });
   database().exec('CREATE TABLE IF NOT EXISTS bench_writes (n INTEGER)');
   const filler = 10_000;

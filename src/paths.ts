@@ -1,9 +1,8 @@
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { InvalidArgumentError } from './errors.js';
 
 /** The checkout (or installed package) that this code runs from. */
-export const installDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const installDir = path.resolve(__dirname, '..');
 
 export const shimPath = path.join(installDir, 'dist', 'tbox-shim');
 export const cliPath = path.join(installDir, 'dist', 'cli.js');

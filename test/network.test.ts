@@ -3,6 +3,7 @@
  * in namespaces these tests create; the "internet" is an upstream netns.
  */
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSandbox, run, sh, uniqueNet, type Sandbox } from './helpers.js';
 
@@ -307,7 +308,8 @@ describe('firewall rules', () => {
   it('stay exactly one copy after 100 applies, and vanish with the last network', async () => {
     const net = uniqueNet();
     const prefix = `TBT${net.third}Z`;
-    const { IptablesFirewall } = await import('../dist/network/firewall/iptables.js');
+    // dist is CommonJS (it starts faster): load it as Node would.
+    const { IptablesFirewall } = createRequire(import.meta.url)('../dist/network/firewall/iptables.js');
     const fw = new IptablesFirewall(prefix);
     const nets = [{ name: 'idem', bridge: net.bridge, subnet: net.subnet }];
     const mine = () => run('iptables-save', []).stdout.split('\n').filter((l) => l.includes(prefix));

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
 
 // Docker's names are adjective_surname; ours are adjective_noun from the
@@ -22,5 +23,8 @@ export function validateName(name: string): string {
   return name;
 }
 
-/** Ids are uuids written as 32 hex digits; Docker shows the first 12. */
+/** A new id: a random (v4) uuid written as 32 hex digits, as Docker ids are hex. */
+export const newId = () => randomUUID().replace(/-/g, '');
+
+/** Docker shows the first 12 digits of an id. */
 export const shortId = (id: string) => id.slice(0, 12);

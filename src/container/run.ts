@@ -6,7 +6,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { v4 as uuidv4 } from 'uuid';
 import { cliPath, containerDir } from '../paths.js';
 import { ConflictError, InvalidArgumentError, TboxError } from '../errors.js';
 import { resolveImage, type PullPolicy } from '../image/resolve.js';
@@ -20,7 +19,7 @@ import { attachToBridge, containerEndpoint, releaseContainerNetwork } from '../n
 import { claimStart, findContainer, getContainer, insertContainer, markExited, markRunning, type ContainerRecord } from '../state/containers.js';
 import type { ImageRecord } from '../state/images.js';
 import { buildSpec, type RunFlags } from './spec.js';
-import { generateName, validateName, shortId } from './names.js';
+import { generateName, newId, validateName, shortId } from './names.js';
 import { writeEtcFiles, hostHostname } from './etc-files.js';
 import { launch, detach, type Launched } from './launch.js';
 import { finalizeExit, reconcile } from './reconcile.js';
@@ -47,7 +46,7 @@ export async function createContainer(opts: RunOptions): Promise<{ container: Co
   if (opts.ip !== undefined && !bridgeNetwork) throw new InvalidArgumentError(`--ip needs a bridge network, not ${network}`);
   const name = opts.name === undefined ? generateName() : validateName(opts.name);
   const image = await resolveImage(opts.image, opts.pull);
-  const id = uuidv4().replace(/-/g, '');
+  const id = newId();
   // Docker: --network host shares the host's UTS identity unless told otherwise.
   const hostname = opts.hostname ?? (network === 'host' ? hostHostname() : shortId(id));
   const spec = { ...buildSpec(image, { ...opts, hostname, network }), ip: opts.ip };

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { v4 as uuidv4 } from 'uuid';
+import { randomUUID } from 'node:crypto';
 import { layerDir, layersDir } from '../paths.js';
 import { NotFoundError, ConflictError, InvalidArgumentError, TboxError } from '../errors.js';
 import * as images from '../state/images.js';
@@ -27,7 +27,7 @@ export async function addLayer(archive: string, expected?: string): Promise<{ di
   fs.mkdirSync(layersDir(), { recursive: true });
   // Unpack beside the final place and rename, so a crash never leaves a
   // half-written layer under a real digest.
-  const tmp = path.join(layersDir(), `.tmp-${uuidv4()}`);
+  const tmp = path.join(layersDir(), `.tmp-${randomUUID()}`);
   try {
     const { diffId, size } = await extractLayer(archive, tmp);
     if (expected && diffId !== expected) {

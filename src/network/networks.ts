@@ -6,8 +6,8 @@
  * see a network either whole or not at all.
  */
 import fs from 'node:fs';
-import { v4 as uuidv4 } from 'uuid';
 import { write, type Database } from '../state/db.js';
+import { newId } from '../container/names.js';
 import * as store from '../state/networks.js';
 import type { NetworkRecord } from '../state/networks.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
@@ -106,7 +106,7 @@ export function createNetwork(opts: CreateNetworkOptions): NetworkRecord {
       subnet = [...subnetPool()].find((c) => !conflictOf(db, c));
       if (!subnet) throw new ConflictError('no free subnet left in the pools: give one with --subnet');
     }
-    const id = uuidv4().replace(/-/g, '');
+    const id = newId();
     const bridge = opts.bridge ?? `br-${id.slice(0, 12)}`;
     if (bridgeExists(bridge) || fs.existsSync(`/sys/class/net/${bridge}`) || store.listNetworks(db).some((n) => n.bridge === bridge)) {
       throw new ConflictError(`bridge ${bridge} already exists on this host`);
@@ -138,7 +138,7 @@ export function ensureDefaultNetwork(): NetworkRecord {
       subnet = free;
       process.stderr.write(`tbox: ${formatCidr(preferred)} overlaps ${conflict}; using ${formatCidr(free)} for ${defaultBridge()}\n`);
     }
-    const net = newRecord(DEFAULT_NETWORK, subnet, undefined, defaultBridge(), true, uuidv4().replace(/-/g, ''));
+    const net = newRecord(DEFAULT_NETWORK, subnet, undefined, defaultBridge(), true, newId());
     store.insertNetwork(net, db);
     realize(db, net);
     return net;

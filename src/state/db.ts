@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { databasePath, stateDir } from '../paths.js';
 import { migrations } from './migrations.js';
@@ -12,9 +11,9 @@ let db: Database | undefined;
 export function database(): Database {
   if (db) return db;
   fs.mkdirSync(stateDir(), { recursive: true });
-  // createRequire keeps the native module out of the import graph of
-  // commands that never touch state (--help, --version).
-  const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+  // Required here, not imported at the top, so commands that never touch
+  // state (--help, --version) do not load the native module.
+  const Sqlite = require('better-sqlite3') as typeof BetterSqlite3;
   const conn = new Sqlite(databasePath());
   // Many tbox processes share this file: wait for locks instead of failing.
   conn.pragma('busy_timeout = 10000');
