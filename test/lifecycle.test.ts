@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, makeSandbox, run, uniqueNet, type Sandbox } from './helpers.js';
+import { makeSandbox, run, uniqueNet, type Sandbox } from './helpers.js';
 
 let box: Sandbox;
 beforeAll(() => {
@@ -30,16 +29,7 @@ async function eventually(check: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
-function spawnTbox(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { env: box.env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const spawnTbox = (args: string[]) => box.tboxAsync(args);
 
 describe('detached containers', () => {
   it('run -d, logs, stop, start (same id, name, rootfs and --ip), restart, wait, rm', async () => {
