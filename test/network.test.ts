@@ -49,7 +49,8 @@ describe('the default bridge network', () => {
     let captured = '';
     dump.stdout.on('data', (d) => (captured += d));
     const dumped = new Promise((r) => dump.on('exit', r));
-    await new Promise((r) => setTimeout(r, 800)); // tcpdump attaches
+    // tcpdump says "listening on ..." once its capture is attached.
+    await new Promise<void>((resolve) => dump.stderr.on('data', (d) => String(d).includes('listening on') && resolve()));
 
     const there = box.tbox(['exec', 'app3', 'ping', '-c', '2', '-W', '2', ip4]);
     const back = box.tbox(['exec', 'app4', 'ping', '-c', '2', '-W', '2', ip3]);
