@@ -182,3 +182,30 @@ describe('at scale', () => {
     box.tbox(['network', 'rm', 'hundred']);
   });
 });
+
+describe('restart policies', () => {
+  it('on-failure:2 restarts a failing container twice, keeping its rootfs', async () => {
+    box.tbox(['run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo run >> /runs; cat /runs | wc -l; exit 3']);
+    await eventually(() => inspect('flaky').RestartCount === 2 && inspect('flaky').State.Status === 'exited', 20_000);
+    await new Promise((r) => setTimeout(r, 1000)); // no third run comes
+    expect(box.tbox(['logs', 'flaky']).stdout).toBe('1\n2\n3\n');
+    expect(inspect('flaky')).toMatchObject({ RestartCount: 2, State: { ExitCode: 3 }, HostConfig: { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 2 } } });
+    box.tbox(['rm', 'flaky']);
+  });
+
+  it('always restarts until the user stops it', async () => {
+    box.tbox(['run', '-d', '--name', 'phoenix', '--restart', 'always', 'busybox', 'sh', '-c', 'sleep 0.2']);
+    await eventually(() => inspect('phoenix').RestartCount >= 2, 20_000);
+    box.tbox(['stop', '-t', '1', 'phoenix']);
+    const count = inspect('phoenix').RestartCount;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(inspect('phoenix').RestartCount).toBe(count);
+    expect(inspect('phoenix').State.Status).toBe('exited');
+    box.tbox(['rm', 'phoenix']);
+  });
+
+  it('refuses --restart with --rm, and a bad policy', () => {
+    expect(box.tbox(['run', '--rm', '--restart', 'always', 'busybox', 'true']).stderr).toBe('tbox: conflicting options: --restart and --rm\n');
+    expect(box.tbox(['run', '--restart', 'sometimes', 'busybox', 'true']).stderr).toMatch(/invalid restart policy "sometimes"/);
+  });
+});

@@ -45,6 +45,7 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .option('--network <network>', 'bridge (default), host, none, or a network from tbox network create', 'bridge')
     .option('--ip <address>', 'IPv4 address on a bridge network')
     .option('--pull <policy>', 'pull the image: missing, always, never', 'missing')
+    .option('--restart <policy>', 'no, always, unless-stopped, on-failure[:max-retries]', 'no')
     .option('-i, --interactive', 'keep stdin open', false)
     .option('-t, --tty', 'give the container the terminal', false)
     .action(async (image: string, cmd: string[], o) => {
@@ -64,6 +65,7 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
         network: o.network,
         ip: o.ip,
         pull: parsePullPolicy(o.pull),
+        restart: o.restart,
         interactive: o.interactive,
         tty: o.tty,
         user: o.user,

@@ -4,10 +4,13 @@ export function registerSystemCommands(program: Command): void {
   const system = program.command('system').description('Manage tbox itself');
   system
     .command('reconcile')
-    .description('Record exited containers and release what they held (each tbox command does this first)')
+    .description('Record exited containers, release what they held, and apply --restart policies (run by the monitor on exit)')
     .action(async () => {
       const { reconcile } = await import('../container/reconcile.js');
+      const { applyRestartPolicies } = await import('../container/restart-policy.js');
+      const { startExisting } = await import('../container/run.js');
       reconcile();
+      await applyRestartPolicies((id) => startExisting(id, true));
     });
 
   system

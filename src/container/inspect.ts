@@ -2,6 +2,7 @@ import path from 'node:path';
 import { containerDir } from '../paths.js';
 import type { ContainerRecord } from '../state/containers.js';
 import { containerEndpoint } from '../network/attach.js';
+import { parseRestartPolicy } from './restart-policy.js';
 import { formatIp, parseCidr } from '../network/ipv4.js';
 
 function networkSettings(c: ContainerRecord) {
@@ -31,6 +32,7 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
 /** The `docker inspect` shape, for the fields tbox has. */
 export function inspectContainer(c: ContainerRecord) {
   const dir = containerDir(c.id);
+  const restart = parseRestartPolicy(c.spec.restart ?? 'no');
   const running = c.state === 'running';
   return {
     Id: c.id,
@@ -63,7 +65,12 @@ export function inspectContainer(c: ContainerRecord) {
       Tty: c.spec.tty,
       OpenStdin: c.spec.interactive,
     },
-    HostConfig: { NetworkMode: c.spec.network, AutoRemove: c.autoRemove },
+    RestartCount: c.restartCount,
+    HostConfig: {
+      NetworkMode: c.spec.network,
+      AutoRemove: c.autoRemove,
+      RestartPolicy: { Name: restart.name, MaximumRetryCount: restart.max },
+    },
     NetworkSettings: networkSettings(c),
     GraphDriver: {
       Name: 'overlay2',

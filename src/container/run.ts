@@ -16,7 +16,17 @@ import { resolveTool } from '../host/command.js';
 import { resolveNetwork } from '../network/networks.js';
 import { leaseAddress, leaseIp } from '../network/ipam.js';
 import { attachToBridge, containerEndpoint, releaseContainerNetwork } from '../network/attach.js';
-import { claimStart, findContainer, getContainer, insertContainer, markExited, markRunning, type ContainerRecord } from '../state/containers.js';
+import {
+  claimStart,
+  findContainer,
+  getContainer,
+  insertContainer,
+  markExited,
+  markRunning,
+  setRestartState,
+  type ContainerRecord,
+} from '../state/containers.js';
+import { parseRestartPolicy } from './restart-policy.js';
 import type { ImageRecord } from '../state/images.js';
 import { buildSpec, type RunFlags } from './spec.js';
 import { generateName, newId, validateName, shortId } from './names.js';
@@ -34,6 +44,7 @@ export interface RunOptions extends Omit<RunFlags, 'hostname'> {
   /** --ip: a fixed address on a bridge network */
   ip?: string;
   pull?: PullPolicy;
+  restart?: string;
 }
 
 function isUniqueViolation(err: unknown): boolean {
@@ -49,7 +60,9 @@ export async function createContainer(opts: RunOptions): Promise<{ container: Co
   const id = newId();
   // Docker: --network host shares the host's UTS identity unless told otherwise.
   const hostname = opts.hostname ?? (network === 'host' ? hostHostname() : shortId(id));
-  const spec = { ...buildSpec(image, { ...opts, hostname, network }), ip: opts.ip };
+  const restart = parseRestartPolicy(opts.restart ?? 'no');
+  if (restart.name !== 'no' && opts.autoRemove) throw new InvalidArgumentError('conflicting options: --restart and --rm');
+  const spec = { ...buildSpec(image, { ...opts, hostname, network }), ip: opts.ip, restart: opts.restart };
   const container: ContainerRecord = {
     id,
     name,
@@ -62,6 +75,8 @@ export async function createContainer(opts: RunOptions): Promise<{ container: Co
     pid: null,
     exitCode: null,
     autoRemove: opts.autoRemove,
+    restartCount: 0,
+    stoppedByUser: false,
     createdAt: new Date().toISOString(),
     startedAt: null,
     finishedAt: null,
@@ -121,7 +136,8 @@ async function startContainer(c: ContainerRecord, image: ImageRecord, detached: 
       // pid 1 waits for its network, so CMD never starts without eth0.
       holdBeforeExec: endpoint !== undefined,
       stdio: detached ? 'detached' : 'inherit',
-      onExit: detached ? reconcileHook() : undefined,
+      // The hook records the exit with no CLI waiting, and applies --restart.
+      onExit: detached || (c.spec.restart ?? 'no') !== 'no' ? reconcileHook() : undefined,
     });
   } catch (err) {
     releaseContainerNetwork(c.id);
@@ -202,13 +218,18 @@ async function runCreated(c: ContainerRecord, image: ImageRecord, detached: bool
   return { id: c.id, exitCode: code };
 }
 
-/** `tbox start`: run a created or exited container again, detached, with its id, name, rootfs and network settings. */
-export async function startExisting(ref: string): Promise<void> {
+/**
+ * `tbox start`: run a created or exited container again, detached, with its
+ * id, name, rootfs and network settings. A start by a restart policy counts
+ * one restart; a start by the user begins the count again.
+ */
+export async function startExisting(ref: string, byPolicy = false): Promise<void> {
   reconcile();
   const c = findContainer(ref);
   if (c.state === 'running') return;
   // Two `tbox start`s at once: only the one whose claim lands goes on.
   if (!claimStart(c.id)) return;
+  setRestartState(c.id, byPolicy ? c.restartCount + 1 : 0);
   try {
     const image = await resolveImage(c.imageId);
     const launched = await startContainer(getContainer(c.id)!, image, true);

@@ -2,7 +2,7 @@
 import os from 'node:os';
 import { isAlive, waitForExit } from '../host/proc.js';
 import { ConflictError, InvalidArgumentError, TboxError } from '../errors.js';
-import { findContainer, getContainer, type ContainerRecord } from '../state/containers.js';
+import { findContainer, getContainer, markStoppedByUser, type ContainerRecord } from '../state/containers.js';
 import { finalizeExit, recordedExit, reconcile } from './reconcile.js';
 import { destroyContainer } from './remove.js';
 
@@ -24,9 +24,20 @@ function signal(c: ContainerRecord, sig: NodeJS.Signals | number): void {
   }
 }
 
+/** A container another tbox is starting has no pid 1 yet: wait until it has, or gave up. */
+async function settled(c: ContainerRecord): Promise<ContainerRecord> {
+  let now: ContainerRecord | undefined = c;
+  for (let i = 0; i < 200 && now && now.state === 'running' && !now.pid && isAlive(now.shimPid, now.shimStartTicks); i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    now = getContainer(c.id);
+  }
+  return now ?? c;
+}
+
 /** SIGKILL pid 1 (its monitor then records 137) and wait until the monitor is gone. */
 export async function killNow(c: ContainerRecord): Promise<void> {
   if (!isRunning(c) || !c.pid) return;
+  markStoppedByUser(c.id);
   signal(c, 'SIGKILL');
   if (!(await awaitExit({ ...c, autoRemove: false }, 10_000))) {
     throw new TboxError(`container ${c.name} did not die after SIGKILL (monitor pid ${c.shimPid})`);
@@ -36,7 +47,9 @@ export async function killNow(c: ContainerRecord): Promise<void> {
 /** `tbox stop`: SIGTERM to pid 1, SIGKILL after the timeout, as Docker does. */
 export async function stopContainer(ref: string, timeoutSeconds: number): Promise<void> {
   reconcile();
-  const c = findContainer(ref);
+  // Also between two restarts by a policy: stopping ends the loop.
+  markStoppedByUser(findContainer(ref).id);
+  const c = await settled(findContainer(ref));
   if (!isRunning(c) || !c.pid) return;
   signal(c, 'SIGTERM');
   if (await awaitExit(c, timeoutSeconds * 1000)) return;
@@ -57,6 +70,7 @@ export function killContainer(ref: string, sig: string): void {
   const number = parseSignal(sig);
   const c = findContainer(ref);
   if (!isRunning(c) || !c.pid) throw new ConflictError(`cannot kill container ${ref}: container is not running`);
+  markStoppedByUser(c.id);
   signal(c, number);
 }
 

@@ -17,6 +17,8 @@ export interface ContainerSpec {
   ip?: string;
   /** --user or the image's User: name, uid, name:group or uid:gid */
   user?: string;
+  /** --restart: no, always, unless-stopped, on-failure[:max] */
+  restart?: string;
 }
 
 export interface ContainerRecord {
@@ -31,6 +33,8 @@ export interface ContainerRecord {
   pid: number | null;
   exitCode: number | null;
   autoRemove: boolean;
+  restartCount: number;
+  stoppedByUser: boolean;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -48,6 +52,8 @@ interface Row {
   pid: number | null;
   exit_code: number | null;
   auto_remove: number;
+  restart_count: number;
+  stopped_by_user: number;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -66,6 +72,8 @@ function fromRow(r: Row): ContainerRecord {
     pid: r.pid,
     exitCode: r.exit_code,
     autoRemove: r.auto_remove === 1,
+    restartCount: r.restart_count,
+    stoppedByUser: r.stopped_by_user === 1,
     createdAt: r.created_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
@@ -128,6 +136,16 @@ export function claimStart(id: string): boolean {
                   WHERE id = ? AND state != 'running'`)
         .run(process.pid, self?.startTicks ?? null, id).changes === 1,
   );
+}
+
+/** The user stopped (or killed) it: no restart policy brings it back. */
+export function markStoppedByUser(id: string): void {
+  write((db) => db.prepare('UPDATE containers SET stopped_by_user = 1 WHERE id = ?').run(id));
+}
+
+/** A start by the user clears both; a restart by policy counts one more. */
+export function setRestartState(id: string, restartCount: number): void {
+  write((db) => db.prepare('UPDATE containers SET stopped_by_user = 0, restart_count = ? WHERE id = ?').run(restartCount, id));
 }
 
 /** Record an exit once: returns false if another process recorded it first. */

@@ -75,4 +75,10 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (repository, digest)
   );
   `,
+  // 4: restart policies: how often the monitor restarted a container, and
+  // whether the user stopped it (which no policy overrides)
+  `
+  ALTER TABLE containers ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE containers ADD COLUMN stopped_by_user INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
