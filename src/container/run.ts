@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { cliPath, containerDir } from '../paths.js';
-import { ConflictError, InvalidArgumentError, TboxError } from '../errors.js';
+import { ConflictError, EXIT_CANNOT_RUN, EXIT_NOT_FOUND, InvalidArgumentError, TboxError } from '../errors.js';
 import { resolveImage, type PullPolicy } from '../image/resolve.js';
 import { lowerDirs } from '../image/store.js';
 import { resolveUser } from '../image/user.js';
@@ -204,7 +204,7 @@ async function runCreated(c: ContainerRecord, image: ImageRecord, detached: bool
     // Docker keeps a container whose CMD was not found (exit 127), but one
     // that tbox could not set up at all is undone.
     const code = (err as TboxError).exitCode;
-    if (c.autoRemove || (code !== 126 && code !== 127)) destroyContainer(c);
+    if (c.autoRemove || (code !== EXIT_CANNOT_RUN && code !== EXIT_NOT_FOUND)) destroyContainer(c);
     throw err;
   }
   if (detached) {

@@ -49,11 +49,16 @@ export async function addLayer(archive: string, expected?: string): Promise<{ di
   }
 }
 
-/** Leftovers of unpacks that died half-way; nothing refers to them. */
-export function removeStaleTemporaries(): void {
+/**
+ * Leftovers of unpacks that died half-way; nothing refers to them. Only old
+ * ones, so an unpack running right now keeps its directory.
+ */
+function removeStaleTemporaries(): void {
   if (!fs.existsSync(layersDir())) return;
+  const hourAgo = Date.now() - 3600_000;
   for (const entry of fs.readdirSync(layersDir())) {
-    if (entry.startsWith('.tmp-')) fs.rmSync(path.join(layersDir(), entry), { recursive: true, force: true });
+    const p = path.join(layersDir(), entry);
+    if (entry.startsWith('.tmp-') && fs.statSync(p).mtimeMs < hourAgo) fs.rmSync(p, { recursive: true, force: true });
   }
 }
 
@@ -155,6 +160,7 @@ export function removeImage(ref: string, force: boolean): string[] {
 
 /** `tbox image prune`: untagged images (-a: every image) no container uses. */
 export function pruneImages(all: boolean): string[] {
+  removeStaleTemporaries();
   const removed: string[] = [];
   for (const image of images.listImages()) {
     if ((image.tags.length > 0 && !all) || containersUsingImage(image.id).length > 0) continue;
