@@ -24,7 +24,7 @@ export interface Sandbox {
   env: NodeJS.ProcessEnv;
   tbox(args: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv; timeout?: number }): Result;
   /** For when this test process must keep serving (a proxy) while tbox runs. */
-  tboxAsync(args: string[]): Promise<Result>;
+  tboxAsync(args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<Result>;
   cleanup(): void;
 }
 
@@ -70,9 +70,9 @@ export function makeSandbox(): Sandbox {
       env: { ...env, ...opts.env },
       timeout: opts.timeout ?? 60_000,
     });
-  const tboxAsync = (args: string[]) =>
+  const tboxAsync = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
     new Promise<Result>((resolve) => {
-      const child = spawn(process.execPath, [cliPath, ...args], { env });
+      const child = spawn(process.execPath, [cliPath, ...args], { env: { ...env, ...extraEnv } });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));

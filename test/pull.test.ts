@@ -125,6 +125,33 @@ describe('tbox pull', () => {
     }
   });
 
+  it('uses basic credentials from ~/.docker/config.json when the registry wants them', async () => {
+    const proxy = await startProxy(registry.host, 'basic');
+    const dockerConfig = path.join(work, 'docker-config');
+    fs.mkdirSync(dockerConfig, { recursive: true });
+    try {
+      const denied = await box.tboxAsync(['pull', `${proxy.host}/test/bb:1`], { DOCKER_CONFIG: dockerConfig });
+      expect(denied.code).toBe(125);
+      expect(denied.stderr).toMatch(/wants a login: add credentials to ~\/\.docker\/config\.json/);
+      const auth = Buffer.from('tester:s3cret').toString('base64');
+      fs.writeFileSync(path.join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [proxy.host]: { auth } } }));
+      const r = await box.tboxAsync(['pull', `${proxy.host}/test/bb:1`], { DOCKER_CONFIG: dockerConfig });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('pulls Docker Hub names through TBOX_REGISTRY_MIRROR, as registry-mirrors does', () => {
+    const r = box.tbox(['pull', 'test/bb:1'], { env: { TBOX_REGISTRY_MIRROR: `http://${registry.host}` } });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/Status: .* for test\/bb:1\ndocker\.io\/test\/bb:1\n$/);
+    expect(box.tbox(['images', '--format', '{{.Repository}}:{{.Tag}}']).stdout).toContain('test/bb:1\n');
+    // Without the mirror the same name goes to Docker Hub, here a closed port.
+    expect(box.tbox(['pull', 'test/bb:2']).stderr).toMatch(/cannot reach registry 127\.0\.0\.1:9/);
+  });
+
   it('refuses a tampered blob and keeps nothing of it', async () => {
     writeOciLayout(path.join(work, 'other'), [bbTar, makeTar([{ path: 'tampered', body: randomText(300_000) }])], busyboxConfig);
     push(path.join(work, 'other'), registry.host, 'test/other:1');

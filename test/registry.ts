@@ -2,8 +2,8 @@
  * Real registry components for the image tests, on loopback only: Debian's
  * docker-registry (the CNCF distribution server) with storage in a temp dir,
  * images written as OCI layouts and pushed with skopeo, and a small proxy in
- * front for what a plain registry won't do on demand (token auth, a tampered
- * blob, a connection cut mid-layer).
+ * front for what a plain registry won't do on demand (token or basic auth, a
+ * tampered blob, a connection cut mid-layer).
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -129,7 +129,7 @@ export function busyboxTar(): Buffer {
   return tar;
 }
 
-export type ProxyMode = 'pass' | 'token' | 'tamper' | 'cut';
+export type ProxyMode = 'pass' | 'token' | 'basic' | 'tamper' | 'cut';
 
 export interface Proxy {
   host: string;
@@ -154,6 +154,10 @@ export async function startProxy(upstream: string, mode: ProxyMode): Promise<Pro
     if (req.url?.startsWith('/token')) {
       state.tokensIssued++;
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: 'test-token-1' }));
+      return;
+    }
+    if (state.mode === 'basic' && req.headers.authorization !== `Basic ${Buffer.from('tester:s3cret').toString('base64')}`) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="tbox-test"' }).end();
       return;
     }
     if (state.mode === 'token' && req.headers.authorization !== 'Bearer test-token-1') {

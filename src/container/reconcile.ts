@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { isAlive } from '../host/proc.js';
-import { listContainers, markExited, type ContainerRecord } from '../state/containers.js';
+import { markExited, runningContainers, type ContainerRecord } from '../state/containers.js';
 import { exitFilePath } from './launch.js';
 import { destroyContainer } from './remove.js';
 import { releaseContainerNetwork } from '../network/attach.js';
@@ -30,8 +30,8 @@ export function finalizeExit(c: ContainerRecord, code: number, at: string): void
 }
 
 export function reconcile(): void {
-  for (const c of listContainers()) {
-    if (c.state !== 'running' || isAlive(c.shimPid, c.shimStartTicks)) continue;
+  for (const c of runningContainers()) {
+    if (isAlive(c.shimPid, c.shimStartTicks)) continue;
     const { code, at } = recordedExit(c.id);
     finalizeExit(c, code, at);
   }

@@ -95,6 +95,10 @@ export function listContainers(): ContainerRecord[] {
   return (database().prepare('SELECT * FROM containers ORDER BY created_at DESC').all() as Row[]).map(fromRow);
 }
 
+export function runningContainers(): ContainerRecord[] {
+  return (database().prepare("SELECT * FROM containers WHERE state = 'running'").all() as Row[]).map(fromRow);
+}
+
 export function getContainer(id: string): ContainerRecord | undefined {
   const row = database().prepare('SELECT * FROM containers WHERE id = ?').get(id) as Row | undefined;
   return row && fromRow(row);
