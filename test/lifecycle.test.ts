@@ -151,6 +151,10 @@ describe('exec', () => {
     );
     expect(box.tbox(['exec', 'host1', 'sh', '-c', 'exit 9']).code).toBe(9);
     expect(box.tbox(['exec', 'host1', 'no-such-command']).code).toBe(127);
+    // -t: a pty from the container's own devpts, as with run -t
+    const tty = box.tbox(['exec', '-t', 'host1', 'sh', '-c', 'tty; echo $PPID']);
+    expect(tty.stdout).toBe('/dev/pts/0\r\n0\r\n');
+    expect(box.tbox(['exec', '-t', 'host1', 'sh', '-c', 'exit 5']).code).toBe(5);
     box.tbox(['stop', '-t', '0', 'host1']);
     const stopped = box.tbox(['exec', 'host1', 'true']);
     expect(stopped.code).toBe(125);

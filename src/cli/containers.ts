@@ -172,7 +172,7 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .action(async (container: string, cmd: string[], o) => {
       const { execInContainer } = await import('../container/exec.js');
       setExit(
-        await execInContainer({ container, cmd, env: o.env, workdir: o.workdir, interactive: o.interactive || o.tty, tty: o.tty }),
+        await execInContainer({ container, cmd, env: o.env, workdir: o.workdir, interactive: o.interactive, tty: o.tty }),
       );
     });
 

@@ -3,7 +3,9 @@
  * by nsenter(1) into pid 1's mount, uts, ipc, net and pid namespaces.
  */
 import os from 'node:os';
+import type { StdioOptions } from 'node:child_process';
 import { start } from '../host/command.js';
+import { shimPath } from '../paths.js';
 import { isAlive } from '../host/proc.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { findContainer } from '../state/containers.js';
@@ -30,14 +32,24 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   }
   // -e KEY without a value takes the host's, as with run.
   const env = envObject([...c.spec.env, ...opts.env.map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`))]);
-  const namespaces = ['--mount', '--uts', '--ipc', '--net', '--pid'];
-  const child = start(
-    'nsenter',
-    ['--target', String(c.pid), ...namespaces, '--root', `--wdns=${opts.workdir ?? c.spec.cwd}`, '--', ...opts.cmd],
-    { stdio: [opts.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'], env },
-  );
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
-  });
+  const cwd = opts.workdir ?? c.spec.cwd;
+  const stdio: StdioOptions = [opts.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'];
+  // -t needs a pty from the container's own devpts, which the shim makes;
+  // otherwise nsenter(1) does the whole job, in plain sight.
+  const child = opts.tty
+    ? start(shimPath, ['--join', String(c.pid), '--cwd', cwd, '--tty', '--tee', ...(opts.interactive ? ['--interactive'] : []), '--', ...opts.cmd], { stdio, env })
+    : start('nsenter', ['--target', String(c.pid), '--mount', '--uts', '--ipc', '--net', '--pid', '--root', `--wdns=${cwd}`, '--', ...opts.cmd], {
+        stdio,
+        env,
+      });
+  const raw = opts.tty && opts.interactive && process.stdin.isTTY;
+  if (raw) process.stdin.setRawMode(true);
+  try {
+    return await new Promise((resolve, reject) => {
+      child.on('error', reject);
+      child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
+    });
+  } finally {
+    if (raw) process.stdin.setRawMode(false);
+  }
 }

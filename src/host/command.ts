@@ -97,6 +97,7 @@ export function ipBatch(lines: readonly string[], opts: { netnsOf?: number } = {
  * environment (a container's), whose PATH would otherwise be searched.
  */
 export function resolveTool(cmd: string): string {
+  if (cmd.includes('/')) return cmd;
   for (const dir of (process.env.PATH ?? '').split(':')) {
     if (!dir) continue;
     const candidate = path.join(dir, cmd);

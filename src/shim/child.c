@@ -1,4 +1,4 @@
-/* Container side: what pid 1 does between fork and exec. */
+/* Container side: what pid 1 (or an exec'd process) does between fork and exec. */
 #define _GNU_SOURCE
 #include "shim.h"
 
@@ -35,8 +35,13 @@ void run_child(const struct spec *s) {
         close(err_out_pipe[1]);
     }
 
-    if (s->loopback_up) loopback_up();
-    build_root(s);
+    if (s->join_pid) {
+        /* tbox exec: the namespaces, and so the root, are the container's. */
+        if (chdir(s->cwd ? s->cwd : "/") < 0) fail(125, "working directory %s: %s", s->cwd, strerror(errno));
+    } else {
+        if (s->loopback_up) loopback_up();
+        build_root(s);
+    }
     if (s->tty) take_pty();
 
     if (s->sync_fd >= 0) {

@@ -85,7 +85,8 @@ static void start_hook(char **argv) {
 static void usage(void) {
     fprintf(stderr, "usage: tbox-shim --rootfs DIR --lower DIRS --upper DIR --work DIR [--hostname H] [--cwd DIR]\n"
                     "                 [--bind SRC DST]... [--loopback-up] [--exit-file F] [--report-fd N] [--sync-fd N]\n"
-                    "                 [--log FILE [--tee]] [--tty [--interactive]] [--user UID:GID] [--on-exit ARG]... -- CMD...\n");
+                    "                 [--log FILE [--tee]] [--tty [--interactive]] [--user UID:GID] [--on-exit ARG]... -- CMD...\n"
+                    "       tbox-shim --join PID [--cwd DIR] [--user UID:GID] [--tty [--interactive]] -- CMD...\n");
     exit(125);
 }
 
@@ -110,6 +111,7 @@ static void parse(int argc, char **argv, struct spec *s) {
         else if (!strcmp(a, "--exit-file")) s->exit_file = argv[++i];
         else if (!strcmp(a, "--log")) s->log_file = argv[++i];
         else if (!strcmp(a, "--user")) s->user = argv[++i];
+        else if (!strcmp(a, "--join")) s->join_pid = atoi(argv[++i]);
         else if (!strcmp(a, "--on-exit") && s->n_on_exit < MAX_HOOK_ARGS) s->on_exit[s->n_on_exit++] = argv[++i];
         else if (!strcmp(a, "--report-fd")) s->report_fd = atoi(argv[++i]);
         else if (!strcmp(a, "--sync-fd")) s->sync_fd = atoi(argv[++i]);
@@ -118,8 +120,26 @@ static void parse(int argc, char **argv, struct spec *s) {
             s->binds[s->nbinds++].dst = argv[++i];
         } else usage();
     }
-    if (!s->rootfs || !s->lower || !s->upper || !s->work || i >= argc) usage();
+    if ((!s->join_pid && (!s->rootfs || !s->lower || !s->upper || !s->work)) || i >= argc) usage();
     s->argv = argv + i;
+}
+
+/* tbox exec -t: into a running container's namespaces (its root comes with
+ * the mount namespace, which pivot_root made the container's). All are
+ * opened before any is entered, since /proc changes meaning on the way. */
+static int join_namespaces(int pid) {
+    static const char *kinds[] = {"ipc", "uts", "net", "pid", "mnt"};
+    int fds[5];
+    char p[64];
+    for (int i = 0; i < 5; i++) {
+        snprintf(p, sizeof p, "/proc/%d/ns/%s", pid, kinds[i]);
+        if ((fds[i] = open(p, O_RDONLY | O_CLOEXEC)) < 0) return -1;
+    }
+    for (int i = 0; i < 5; i++) {
+        if (setns(fds[i], 0) < 0) return -1;
+        close(fds[i]);
+    }
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -154,6 +174,8 @@ int main(int argc, char **argv) {
     if (pipe2(err_pipe, O_CLOEXEC) < 0) { perror("tbox-shim: pipe"); return 125; }
     tty_mode = s.tty;
     if (s.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pty_sock) < 0) { perror("tbox-shim: socketpair"); return 125; }
+
+    if (s.join_pid && join_namespaces(s.join_pid) < 0) { perror("tbox-shim: join the container"); return 125; }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -193,6 +215,7 @@ int main(int argc, char **argv) {
     if (n > 4) {
         msg[n] = 0;
         report(s.report_fd, "error %d %s\n", (unsigned char)msg[0], msg + 4);
+        if (s.report_fd < 0) fprintf(stderr, "tbox: %s\n", msg + 4);
     } else {
         report(s.report_fd, "ready\n");
     }

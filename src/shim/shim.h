@@ -35,6 +35,8 @@ struct bind { const char *src, *dst; };
 struct spec {
     const char *rootfs, *lower, *upper, *work, *hostname, *cwd, *exit_file, *log_file, *user;
     int report_fd, sync_fd, loopback_up, tee, tty, interactive;
+    /* exec: join this running container's namespaces instead of making new ones */
+    int join_pid;
     char *on_exit[MAX_HOOK_ARGS + 1];
     int n_on_exit;
     struct bind binds[MAX_BINDS];
