@@ -155,6 +155,11 @@ describe('exec', () => {
     const tty = box.tbox(['exec', '-t', 'host1', 'sh', '-c', 'tty; echo $PPID']);
     expect(tty.stdout).toBe('/dev/pts/0\r\n0\r\n');
     expect(box.tbox(['exec', '-t', 'host1', 'sh', '-c', 'exit 5']).code).toBe(5);
+    expect(box.tbox(['exec', '-u', 'nobody', 'host1', 'id', '-u']).stdout).toBe('65534\n');
+    expect(box.tbox(['exec', '-t', '-u', '1234:5', 'host1', 'id', '-u']).stdout).toBe('1234\r\n');
+    box.tbox(['run', '-d', '--name', 'asnobody', '-u', 'nobody', 'busybox', 'sleep', '600']);
+    expect(box.tbox(['exec', 'asnobody', 'id', '-u']).stdout).toBe('65534\n');
+    box.tbox(['rm', '-f', 'asnobody']);
     box.tbox(['stop', '-t', '0', 'host1']);
     const stopped = box.tbox(['exec', 'host1', 'true']);
     expect(stopped.code).toBe(125);

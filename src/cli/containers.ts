@@ -169,10 +169,11 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .option('-t, --tty', 'give the command the terminal', false)
     .option('-e, --env <KEY=VAL>', 'set an environment variable (repeatable)', collect, [])
     .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('-u, --user <user>', "name|uid[:group|gid] (default: the container's user)")
     .action(async (container: string, cmd: string[], o) => {
       const { execInContainer } = await import('../container/exec.js');
       setExit(
-        await execInContainer({ container, cmd, env: o.env, workdir: o.workdir, interactive: o.interactive, tty: o.tty }),
+        await execInContainer({ container, cmd, env: o.env, workdir: o.workdir, interactive: o.interactive, tty: o.tty, user: o.user }),
       );
     });
 

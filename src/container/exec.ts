@@ -6,6 +6,8 @@ import os from 'node:os';
 import type { StdioOptions } from 'node:child_process';
 import { start } from '../host/command.js';
 import { shimPath } from '../paths.js';
+import { lookupImage, lowerDirs } from '../image/store.js';
+import { resolveUser } from '../image/user.js';
 import { isAlive } from '../host/proc.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { findContainer } from '../state/containers.js';
@@ -19,6 +21,8 @@ export interface ExecOptions {
   workdir?: string;
   interactive: boolean;
   tty: boolean;
+  /** -u; by default the container's own user, as Docker does */
+  user?: string;
 }
 
 export async function execInContainer(opts: ExecOptions): Promise<number> {
@@ -33,15 +37,32 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   // -e KEY without a value takes the host's, as with run.
   const env = envObject([...c.spec.env, ...opts.env.map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`))]);
   const cwd = opts.workdir ?? c.spec.cwd;
+  const userSpec = opts.user ?? c.spec.user;
+  const image = userSpec ? lookupImage(c.imageId) : undefined;
+  const user = userSpec && image ? resolveUser(userSpec, lowerDirs(image)) : undefined;
   const stdio: StdioOptions = [opts.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'];
   // -t needs a pty from the container's own devpts, which the shim makes;
   // otherwise nsenter(1) does the whole job, in plain sight.
   const child = opts.tty
-    ? start(shimPath, ['--join', String(c.pid), '--cwd', cwd, '--tty', '--tee', ...(opts.interactive ? ['--interactive'] : []), '--', ...opts.cmd], { stdio, env })
-    : start('nsenter', ['--target', String(c.pid), '--mount', '--uts', '--ipc', '--net', '--pid', '--root', `--wdns=${cwd}`, '--', ...opts.cmd], {
-        stdio,
-        env,
-      });
+    ? start(
+        shimPath,
+        [
+          '--join', String(c.pid), '--cwd', cwd, '--tty', '--tee',
+          ...(opts.interactive ? ['--interactive'] : []),
+          ...(user ? ['--user', `${user.uid}:${user.gid}`] : []),
+          '--', ...opts.cmd,
+        ],
+        { stdio, env },
+      )
+    : start(
+        'nsenter',
+        [
+          '--target', String(c.pid), '--mount', '--uts', '--ipc', '--net', '--pid', '--root', `--wdns=${cwd}`,
+          ...(user ? [`--setuid=${user.uid}`, `--setgid=${user.gid}`] : []),
+          '--', ...opts.cmd,
+        ],
+        { stdio, env },
+      );
   const raw = opts.tty && opts.interactive && process.stdin.isTTY;
   if (raw) process.stdin.setRawMode(true);
   try {
