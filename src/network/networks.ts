@@ -124,6 +124,8 @@ export function ensureDefaultNetwork(): NetworkRecord {
   if (existing && bridgeExists(existing.bridge)) return existing;
   return write((db) => {
     const again = store.networkByName(DEFAULT_NETWORK, db);
+    // Another tbox made it while we waited for the lock.
+    if (again && bridgeExists(again.bridge)) return again;
     if (again) {
       // The row survived but the bridge did not (a reboot, or a user's ip link del).
       realize(db, again);
