@@ -79,6 +79,11 @@ describe('tbox import / images / rmi', () => {
     ['a ../ path', [{ path: 'bin/' , type: 'dir' }, { path: `../../../../../..${sentinel}`, body: 'pwned' }]],
     ['an absolute path', [{ path: sentinel, body: 'pwned' }]],
     ['a write through a symlink', [{ path: 'evil', type: 'symlink', linkpath: '/tmp' }, { path: 'evil/tbox-escape-sentinel', body: 'pwned' }]],
+    ['a symlink swapped for a directory, then written through', [
+      { path: 'evil', type: 'symlink', linkpath: '/tmp' },
+      { path: 'evil/', type: 'dir' },
+      { path: 'evil/tbox-escape-sentinel', body: 'pwned' },
+    ]],
     ['a hardlink to a file outside', [{ path: 'passwd', type: 'hardlink', linkpath: '../../../../../../etc/passwd' }]],
     ['an absolute hardlink', [{ path: 'passwd', type: 'hardlink', linkpath: '/etc/passwd' }]],
     ['a hardlink through a symlink', [{ path: 'etc', type: 'symlink', linkpath: '/etc' }, { path: 'shadow', type: 'hardlink', linkpath: 'etc/passwd' }]],

@@ -61,8 +61,9 @@ export class EntryGuard {
       const via = this.symlinkAncestor(target);
       if (via) return `${rawPath}: hardlink target ${linkpath} goes through symlink ${via}`;
     }
+    // Once a symlink, always suspect: a later entry may try to swap it for a
+    // directory and write below it, so nothing below it is accepted.
     if (type === 'SymbolicLink') this.symlinks.add(p);
-    else this.symlinks.delete(p);
     return undefined;
   }
 
