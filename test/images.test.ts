@@ -115,6 +115,10 @@ describe('tbox import / images / rmi', () => {
     ]);
     const r = box.tbox(['import', archive, 'links']);
     expect(r.code).toBe(0);
+    const [image] = JSON.parse(box.tbox(['inspect', 'links']).stdout);
+    const layer = path.join(box.root, 'images', 'layers', image.rootfs.diff_ids[0].replace('sha256:', ''));
+    expect(fs.readlinkSync(path.join(layer, 'bin', 'sh'))).toBe('/bin/busybox');
+    expect(fs.statSync(path.join(layer, 'bin', 'ash')).nlink).toBe(2);
     box.tbox(['rmi', 'links']);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * `tbox exec`: a new process in a running container's namespaces and root,
- * by nsenter(1) into pid 1's mount, uts, ipc, net and pid namespaces.
+ * `tbox exec`: a new process in a running container's namespaces and root:
+ * nsenter(1) into pid 1's mount, uts, ipc, net and pid namespaces, or with
+ * -t the shim, which does the same and adds a pty from the container's devpts.
  */
 import os from 'node:os';
 import type { StdioOptions } from 'node:child_process';
@@ -8,10 +9,9 @@ import { start } from '../host/command.js';
 import { shimPath } from '../paths.js';
 import { lookupImage, lowerDirs } from '../image/store.js';
 import { resolveUser } from '../image/user.js';
-import { isAlive } from '../host/proc.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { findContainer } from '../state/containers.js';
-import { reconcile } from './reconcile.js';
+import { isRunning, reconcile } from './reconcile.js';
 import { envObject } from './spec.js';
 
 export interface ExecOptions {
@@ -28,7 +28,7 @@ export interface ExecOptions {
 export async function execInContainer(opts: ExecOptions): Promise<number> {
   reconcile();
   const c = findContainer(opts.container);
-  if (c.state !== 'running' || !c.pid || !isAlive(c.shimPid, c.shimStartTicks)) {
+  if (!isRunning(c) || !c.pid) {
     throw new ConflictError(`container ${opts.container} is not running`);
   }
   if (opts.workdir !== undefined && !opts.workdir.startsWith('/')) {

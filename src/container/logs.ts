@@ -4,10 +4,9 @@
  * where '+' marks text that had no newline of its own.
  */
 import fs from 'node:fs';
-import { isAlive } from '../host/proc.js';
 import { findContainer, getContainer } from '../state/containers.js';
 import { logPath } from './launch.js';
-import { reconcile } from './reconcile.js';
+import { isRunning, reconcile } from './reconcile.js';
 
 export interface LogEntry {
   time: string;
@@ -68,7 +67,7 @@ export async function readLogs(ref: string, opts: LogOptions): Promise<void> {
   if (!opts.follow) return;
   const running = () => {
     const now = getContainer(c.id);
-    return now?.state === 'running' && isAlive(now.shimPid, now.shimStartTicks);
+    return now !== undefined && isRunning(now);
   };
   for (;;) {
     const alive = running();

@@ -10,6 +10,9 @@ import { exitFilePath } from './launch.js';
 import { destroyContainer } from './remove.js';
 import { releaseContainerNetwork } from '../network/attach.js';
 
+/** Running in the database and its monitor still alive (not a zombie, not a reused pid). */
+export const isRunning = (c: ContainerRecord) => c.state === 'running' && isAlive(c.shimPid, c.shimStartTicks);
+
 /** The code the shim recorded, or 137: a shim killed before it could write took pid 1 with it. */
 export function recordedExit(id: string): { code: number; at: string } {
   try {

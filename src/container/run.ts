@@ -7,9 +7,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { cliPath, containerDir } from '../paths.js';
-import { ConflictError, EXIT_CANNOT_RUN, EXIT_NOT_FOUND, InvalidArgumentError, TboxError } from '../errors.js';
+import { ConflictError, EXIT_CANNOT_RUN, EXIT_NOT_FOUND, InvalidArgumentError, NotFoundError, TboxError } from '../errors.js';
 import { resolveImage, type PullPolicy } from '../image/resolve.js';
-import { lowerDirs } from '../image/store.js';
+import { lookupImage, lowerDirs } from '../image/store.js';
 import { resolveUser } from '../image/user.js';
 import { readProcStat } from '../host/proc.js';
 import { resolveTool } from '../host/command.js';
@@ -231,7 +231,8 @@ export async function startExisting(ref: string, byPolicy = false): Promise<void
   if (!claimStart(c.id)) return;
   setRestartState(c.id, byPolicy ? c.restartCount + 1 : 0);
   try {
-    const image = await resolveImage(c.imageId);
+    const image = lookupImage(c.imageId);
+    if (!image) throw new NotFoundError(`image ${c.imageId.slice(7, 19)} of container ${c.name} is gone`);
     const launched = await startContainer(getContainer(c.id)!, image, true);
     detach(launched);
   } catch (err) {

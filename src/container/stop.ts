@@ -3,10 +3,8 @@ import os from 'node:os';
 import { isAlive, waitForExit } from '../host/proc.js';
 import { ConflictError, InvalidArgumentError, TboxError } from '../errors.js';
 import { findContainer, getContainer, markStoppedByUser, type ContainerRecord } from '../state/containers.js';
-import { finalizeExit, recordedExit, reconcile } from './reconcile.js';
+import { finalizeExit, isRunning, recordedExit, reconcile } from './reconcile.js';
 import { destroyContainer } from './remove.js';
-
-const isRunning = (c: ContainerRecord) => c.state === 'running' && isAlive(c.shimPid, c.shimStartTicks);
 
 /** Wait for the monitor to go, then record the exit (and --rm) as reconcile would. */
 async function awaitExit(c: ContainerRecord, timeoutMs: number): Promise<boolean> {
@@ -47,9 +45,10 @@ export async function killNow(c: ContainerRecord): Promise<void> {
 /** `tbox stop`: SIGTERM to pid 1, SIGKILL after the timeout, as Docker does. */
 export async function stopContainer(ref: string, timeoutSeconds: number): Promise<void> {
   reconcile();
+  const target = findContainer(ref);
   // Also between two restarts by a policy: stopping ends the loop.
-  markStoppedByUser(findContainer(ref).id);
-  const c = await settled(findContainer(ref));
+  markStoppedByUser(target.id);
+  const c = await settled(target);
   if (!isRunning(c) || !c.pid) return;
   signal(c, 'SIGTERM');
   if (await awaitExit(c, timeoutSeconds * 1000)) return;
