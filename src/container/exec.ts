@@ -1,10 +1,13 @@
 /**
- * `tbox exec`: a new process in a running container's namespaces and root:
- * nsenter(1) into pid 1's mount, uts, ipc, net and pid namespaces, or with
- * -t the shim, which does the same and adds a pty from the container's devpts.
+ * `tbox exec`: a new process in a running container's namespaces and root.
+ * The shim joins pid 1's mount, uts, ipc, net and pid namespaces and forks
+ * the command there (with -t, on a pty from the container's own devpts).
+ * The container's environment reaches only that command: the shim itself is
+ * a host process and runs with tbox's own (see hostEnv).
  */
 import os from 'node:os';
 import type { StdioOptions } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { start } from '../host/command.js';
 import { shimPath } from '../paths.js';
 import { lookupImage, lowerDirs } from '../image/store.js';
@@ -12,7 +15,8 @@ import { resolveUser } from '../image/user.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { findContainer } from '../state/containers.js';
 import { isRunning, reconcile } from './reconcile.js';
-import { envObject } from './spec.js';
+import { mergeEnv, resolveEnvEntry } from './spec.js';
+import { envFileText } from './launch.js';
 
 export interface ExecOptions {
   container: string;
@@ -34,35 +38,27 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   if (opts.workdir !== undefined && !opts.workdir.startsWith('/')) {
     throw new InvalidArgumentError(`the working directory '${opts.workdir}' is invalid: it needs to be an absolute path`);
   }
-  // -e KEY without a value takes the host's, as with run.
-  const env = envObject([...c.spec.env, ...opts.env.map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`))]);
   const cwd = opts.workdir ?? c.spec.cwd;
   const userSpec = opts.user ?? c.spec.user;
   const image = userSpec ? lookupImage(c.imageId) : undefined;
   const user = userSpec && image ? resolveUser(userSpec, lowerDirs(image)) : undefined;
-  const stdio: StdioOptions = [opts.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'];
-  // -t needs a pty from the container's own devpts, which the shim makes;
-  // otherwise nsenter(1) does the whole job, in plain sight.
-  const child = opts.tty
-    ? start(
-        shimPath,
-        [
-          '--join', String(c.pid), '--cwd', cwd, '--tty', '--tee',
-          ...(opts.interactive ? ['--interactive'] : []),
-          ...(user ? ['--user', `${user.uid}:${user.gid}`] : []),
-          '--', ...opts.cmd,
-        ],
-        { stdio, env },
-      )
-    : start(
-        'nsenter',
-        [
-          '--target', String(c.pid), '--mount', '--uts', '--ipc', '--net', '--pid', '--root', `--wdns=${cwd}`,
-          ...(user ? [`--setuid=${user.uid}`, `--setgid=${user.gid}`] : []),
-          '--', ...opts.cmd,
-        ],
-        { stdio, env },
-      );
+  // -u OTHER: HOME is that user's, unless -e sets it. -e KEY takes the host's value or is dropped, as with run.
+  const home = opts.user && user?.home ? [`HOME=${user.home}`] : [];
+  const extra = opts.env.map(resolveEnvEntry).filter((e): e is string => e !== undefined);
+  const env = mergeEnv([c.spec.env, home, extra]);
+  const stdio: StdioOptions = [opts.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe'];
+  const child = start(
+    shimPath,
+    [
+      '--join', String(c.pid), '--cwd', cwd, '--env-fd', '3',
+      ...(opts.tty ? ['--tty', '--tee'] : []),
+      ...(opts.tty && opts.interactive ? ['--interactive'] : []),
+      ...(user ? ['--user', `${user.uid}:${user.gid}`] : []),
+      '--', ...opts.cmd,
+    ],
+    { stdio },
+  );
+  (child.stdio[3] as Writable).end(envFileText(env));
   const raw = opts.tty && opts.interactive && process.stdin.isTTY;
   if (raw) process.stdin.setRawMode(true);
   try {

@@ -6,6 +6,7 @@
  * and follows the shim's report pipe (see src/shim/main.c) so the caller
  * learns pid 1's host pid, whether CMD could be exec'd, and its exit code.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
@@ -14,7 +15,6 @@ import { start, missingTool } from '../host/command.js';
 import { shimPath, containerDir } from '../paths.js';
 import { TboxError, EXIT_TBOX } from '../errors.js';
 import { ETC_FILES } from './etc-files.js';
-import { envObject } from './spec.js';
 import type { ContainerRecord } from '../state/containers.js';
 
 export interface LaunchOptions {
@@ -38,17 +38,24 @@ export interface Launched {
   release(): Promise<void>;
   /** Make pid 1 give up before exec (only while held). */
   abort(): void;
+  /** Why pid 1 could not start, once the shim said so. */
+  failure(): StartError | undefined;
   /** Resolves with the container's exit code. */
   exited: Promise<number>;
 }
 
 export const logPath = (id: string) => path.join(containerDir(id), 'container.log');
 export const exitFilePath = (id: string) => path.join(containerDir(id), 'exit');
+const envFilePath = (id: string) => path.join(containerDir(id), 'env');
+
+/** The container's environment as the shim reads it: KEY=VAL entries, each ending in NUL. */
+export const envFileText = (env: readonly string[]) => env.map((e) => `${e}\0`).join('');
 
 export class StartError extends TboxError {}
 
 export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launched> {
   const dir = containerDir(c.id);
+  fs.writeFileSync(envFilePath(c.id), envFileText(c.spec.env), { mode: 0o600 });
   const shimArgs = [
     '--rootfs', path.join(dir, 'rootfs'),
     '--lower', opts.lowerDirs.join(':'),
@@ -57,6 +64,7 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     '--hostname', c.spec.hostname,
     '--cwd', c.spec.cwd,
     ...(opts.user ? ['--user', `${opts.user.uid}:${opts.user.gid}`] : []),
+    '--env-file', envFilePath(c.id),
     '--exit-file', exitFilePath(c.id),
     '--report-fd', '3',
     ...(opts.holdBeforeExec ? ['--sync-fd', '4'] : []),
@@ -78,10 +86,8 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
       : ['ignore', 'ignore', 'ignore', 'pipe'];
   if (opts.holdBeforeExec) stdio.push('pipe');
 
-  const env = envObject(c.spec.env);
   const child = start('unshare', [...namespaces, '--', shimPath, ...shimArgs], {
     stdio,
-    env,
     detached: opts.stdio === 'detached',
   });
 
@@ -108,7 +114,7 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
       const [word, arg, ...rest] = line.split(' ');
       if (word === 'pid') {
         pid = Number(arg);
-        resolve({ child, shimPid: child.pid!, pid, release, abort, exited });
+        resolve({ child, shimPid: child.pid!, pid, release, abort, failure: () => startError, exited });
       } else if (word === 'ready') {
         settleReady();
       } else if (word === 'error') {

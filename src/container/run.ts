@@ -150,7 +150,8 @@ async function startContainer(c: ContainerRecord, image: ImageRecord, detached: 
       launched.abort();
       await launched.exited;
       releaseContainerNetwork(c.id);
-      throw err;
+      // pid 1 may have died first (a refused mount): its reason, not ip's.
+      throw launched.failure() ?? err;
     }
   }
   const ticks = readProcStat(launched.shimPid)?.startTicks ?? null;

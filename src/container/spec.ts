@@ -34,7 +34,7 @@ function parseEnvFile(file: string): string[] {
 }
 
 /** KEY=VAL sets; a bare KEY copies the host's value, or is dropped if unset (as Docker does). */
-function resolveEnvEntry(entry: string): string | undefined {
+export function resolveEnvEntry(entry: string): string | undefined {
   const eq = entry.indexOf('=');
   const key = eq < 0 ? entry : entry.slice(0, eq);
   if (!/^[^=\s]+$/.test(key)) throw new InvalidArgumentError(`invalid environment variable: "${entry}"`);
@@ -43,12 +43,8 @@ function resolveEnvEntry(entry: string): string | undefined {
   return host === undefined ? undefined : `${key}=${host}`;
 }
 
-/** KEY=VAL entries as an environment object (the value may contain '='). */
-export function envObject(entries: readonly string[]): Record<string, string> {
-  return Object.fromEntries(entries.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
-}
-
-function mergeEnv(layers: string[][]): string[] {
+/** Later layers win, key by key, keeping first-seen order. */
+export function mergeEnv(layers: string[][]): string[] {
   const merged = new Map<string, string>();
   for (const layer of layers) for (const e of layer) merged.set(e.slice(0, e.indexOf('=')), e);
   return [...merged.values()];

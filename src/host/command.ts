@@ -12,24 +12,29 @@ import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { HostToolMissingError, TboxError } from '../errors.js';
 
-/** Debian package that provides each tool we call, for the install hint. */
+/** Debian package that provides each tool tbox runs, for the install hint. */
 const PACKAGE_OF: Record<string, string> = {
   ip: 'iproute2',
-  bridge: 'iproute2',
-  nft: 'nftables',
   iptables: 'iptables',
   'iptables-save': 'iptables',
+  'iptables-restore': 'iptables',
   unshare: 'util-linux',
-  nsenter: 'util-linux',
-  mount: 'mount',
-  umount: 'mount',
-  busybox: 'busybox-static',
-  tar: 'tar',
   sh: 'dash',
+  env: 'coreutils',
   sysctl: 'procps',
   setfattr: 'attr',
-  skopeo: 'skopeo',
 };
+
+/**
+ * The environment of every host process tbox starts: PATH and nothing else.
+ * Neither the user's nor, above all, a container's environment may reach a
+ * host tool: an image's LD_PRELOAD would run its code as root on the host.
+ * The container's environment travels to the shim as a file, applied only
+ * right before exec inside the container.
+ */
+export function hostEnv(): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH || '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+}
 
 let debug = process.env.TBOX_DEBUG === '1';
 export function setDebug(on: boolean): void {
@@ -58,7 +63,8 @@ export interface RunOptions {
   input?: string;
   /** Return the result instead of throwing on a non-zero exit. */
   allowFailure?: boolean;
-  env?: NodeJS.ProcessEnv;
+  /** Added to hostEnv(): tbox's own values only, never a container's. */
+  extraEnv?: Record<string, string>;
 }
 
 /** Run a host command to completion and capture its output. */
@@ -67,7 +73,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
   const r = spawnSync(cmd, args, {
     input: opts.input,
     encoding: 'utf8',
-    env: opts.env ?? process.env,
+    env: { ...hostEnv(), ...opts.extraEnv },
     maxBuffer: 64 * 1024 * 1024,
   });
   if (r.error) {
@@ -92,13 +98,9 @@ export function ipBatch(lines: readonly string[], opts: { netnsOf?: number } = {
   return run('nsenter', [`--net=/proc/${opts.netnsOf}/ns/net`, 'ip', '-batch', '-'], { input });
 }
 
-/**
- * Find a tool on tbox's own PATH. Needed when a child gets another
- * environment (a container's), whose PATH would otherwise be searched.
- */
+/** A tool's absolute path on tbox's PATH, for a program that execs it without a search (the shim's exit hook). */
 export function resolveTool(cmd: string): string {
-  if (cmd.includes('/')) return cmd;
-  for (const dir of (process.env.PATH ?? '').split(':')) {
+  for (const dir of (hostEnv().PATH ?? '').split(':')) {
     if (!dir) continue;
     const candidate = path.join(dir, cmd);
     try {
@@ -111,8 +113,8 @@ export function resolveTool(cmd: string): string {
   throw missingTool(cmd);
 }
 
-/** Start a long-lived host process (the container's unshare + shim). */
-export function start(cmd: string, args: readonly string[], opts: SpawnOptions): ChildProcess {
+/** Start a long-lived host process (a container's unshare + shim, exec's shim), with tbox's own environment. */
+export function start(cmd: string, args: readonly string[], opts: Omit<SpawnOptions, 'env'>): ChildProcess {
   trace(cmd, args);
-  return spawn(opts.env ? resolveTool(cmd) : cmd, args, opts);
+  return spawn(cmd, args, { ...opts, env: hostEnv() });
 }

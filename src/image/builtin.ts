@@ -47,7 +47,7 @@ export async function buildBuiltin(ref: ImageReference): Promise<ImageRecord> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tbox-recipe-'));
   try {
     const tarPath = path.join(tmp, 'rootfs.tar');
-    run('sh', [path.join(recipe, 'recipe.sh'), tarPath], { env: { ...process.env, BUSYBOX: busybox } });
+    run('sh', [path.join(recipe, 'recipe.sh'), tarPath], { extraEnv: { BUSYBOX: busybox } });
     const config = JSON.parse(fs.readFileSync(path.join(recipe, 'config.json'), 'utf8')) as ContainerConfig;
     // A fixed creation time keeps the image id reproducible, so two tbox
     // processes building it at once agree on the result.

@@ -7,15 +7,37 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 
-function readFromLayers(lowerDirs: string[], file: string): string {
+/** Larger than any real passwd or group file; an image's file beyond it is refused, not read into memory. */
+const MAX_TABLE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A file as it will appear in the container, read from the image's layers
+ * (top first) without following any symlink: a layer's `etc` pointing at
+ * the host's /etc must not make tbox read the host's passwd. A symlink, a
+ * whiteout or anything but a plain file hides lower copies, and reads as empty.
+ */
+function readFromLayers(lowerDirs: string[], rel: string): string {
   for (const dir of lowerDirs) {
-    const p = path.join(dir, file);
+    let p = dir;
+    let st: fs.Stats | undefined;
+    for (const part of rel.split('/')) {
+      p = path.join(p, part);
+      try {
+        st = fs.lstatSync(p);
+      } catch {
+        st = undefined;
+        break;
+      }
+      if (!st.isDirectory()) break;
+    }
+    if (!st) continue; // not in this layer
+    if (p !== path.join(dir, rel) || !st.isFile()) return '';
+    if (st.size > MAX_TABLE_BYTES) throw new InvalidArgumentError(`the image's /${rel} is larger than ${MAX_TABLE_BYTES} bytes: refusing to read it`);
+    const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     try {
-      const st = fs.lstatSync(p);
-      if (st.isFile()) return fs.readFileSync(p, 'utf8');
-      return ''; // a whiteout or something else hides lower copies
-    } catch {
-      // not in this layer
+      return fs.readFileSync(fd, 'utf8');
+    } finally {
+      fs.closeSync(fd);
     }
   }
   return '';

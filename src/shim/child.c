@@ -58,6 +58,9 @@ void run_child(const struct spec *s) {
     }
     for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
 
+    /* Only now, inside the container, does its environment apply; execvp
+     * then searches the container's PATH. */
+    if (s->envp) environ = s->envp;
     execvp(s->argv[0], s->argv);
     int e = errno;
     if (e == ENOENT)

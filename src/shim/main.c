@@ -85,9 +85,37 @@ static void start_hook(char **argv) {
 static void usage(void) {
     fprintf(stderr, "usage: tbox-shim --rootfs DIR --lower DIRS --upper DIR --work DIR [--hostname H] [--cwd DIR]\n"
                     "                 [--bind SRC DST]... [--loopback-up] [--exit-file F] [--report-fd N] [--sync-fd N]\n"
-                    "                 [--log FILE [--tee]] [--tty [--interactive]] [--user UID:GID] [--on-exit ARG]... -- CMD...\n"
-                    "       tbox-shim --join PID [--cwd DIR] [--user UID:GID] [--tty [--interactive]] -- CMD...\n");
+                    "                 [--log FILE [--tee]] [--tty [--interactive]] [--user UID:GID] [--on-exit ARG]...\n"
+                    "                 [--env-file FILE] -- CMD...\n"
+                    "       tbox-shim --join PID [--cwd DIR] [--user UID:GID] [--env-fd N] [--tty [--interactive]] -- CMD...\n");
     exit(125);
+}
+
+/* KEY=VAL entries separated by NUL bytes, as /proc/PID/environ has them. */
+static char **read_env(const char *file, int fd) {
+    if (fd < 0) fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { fprintf(stderr, "tbox-shim: %s: %s\n", file, strerror(errno)); exit(125); }
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap + 1);
+    for (;;) {
+        if (!buf) { fputs("tbox-shim: out of memory\n", stderr); exit(125); }
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) { fprintf(stderr, "tbox-shim: %s: %s\n", file, strerror(errno)); exit(125); }
+        if (n == 0) break;
+        len += (size_t)n;
+        if (len == cap) buf = realloc(buf, (cap *= 2) + 1);
+    }
+    close(fd);
+    buf[len] = 0;
+    size_t count = 0;
+    for (size_t i = 0; i < len; i++) count += buf[i] == 0;
+    char **envp = calloc(count + 2, sizeof *envp);
+    if (!envp) { fputs("tbox-shim: out of memory\n", stderr); exit(125); }
+    size_t k = 0;
+    for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+        if (buf[i]) envp[k++] = buf + i;
+    return envp;
 }
 
 static void parse(int argc, char **argv, struct spec *s) {
@@ -111,6 +139,9 @@ static void parse(int argc, char **argv, struct spec *s) {
         else if (!strcmp(a, "--exit-file")) s->exit_file = argv[++i];
         else if (!strcmp(a, "--log")) s->log_file = argv[++i];
         else if (!strcmp(a, "--user")) s->user = argv[++i];
+        else if (!strcmp(a, "--env-file")) s->envp = read_env(argv[i + 1], -1), i++;
+        /* exec: the same from a pipe, which must not reach the command */
+        else if (!strcmp(a, "--env-fd")) s->envp = read_env("env pipe", atoi(argv[++i]));
         else if (!strcmp(a, "--join")) s->join_pid = atoi(argv[++i]);
         else if (!strcmp(a, "--on-exit") && s->n_on_exit < MAX_HOOK_ARGS) s->on_exit[s->n_on_exit++] = argv[++i];
         else if (!strcmp(a, "--report-fd")) s->report_fd = atoi(argv[++i]);

@@ -42,6 +42,9 @@ struct spec {
     struct bind binds[MAX_BINDS];
     int nbinds;
     char **argv;
+    /* The container's environment (--env-file), set only right before exec:
+     * the shim itself, and every host process, runs with tbox's own. */
+    char **envp;
 };
 
 struct stream {
@@ -62,6 +65,12 @@ extern volatile sig_atomic_t winch;
 /* child.c: pid 1 before exec */
 void fail(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 void run_child(const struct spec *s) __attribute__((noreturn));
+
+/* inroot.c: paths inside the container's root, never out of it */
+int mkdirs_in_root(int rootfd, const char *path);
+int mount_dir_in_root(int rootfd, const char *path);
+int mount_file_in_root(int rootfd, const char *path);
+void fd_path(char *out, size_t len, int fd);
 
 /* rootfs.c */
 void loopback_up(void);
