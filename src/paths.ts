@@ -20,7 +20,13 @@ export function dataRoot(): string {
 
 export const imagesDir = () => path.join(dataRoot(), 'images');
 export const layersDir = () => path.join(imagesDir(), 'layers');
-export const layerDir = (diffId: string) => path.join(layersDir(), diffId.replace(/^sha256:/, ''));
+/** A layer's directory; the diff_id is checked here too, as it comes from image configs. */
+export const layerDir = (diffId: string) => {
+  if (!/^sha256:[a-f0-9]{64}$/.test(diffId)) throw new InvalidArgumentError(`invalid layer diff_id ${JSON.stringify(diffId.slice(0, 80))}`);
+  return path.join(layersDir(), diffId.slice('sha256:'.length));
+};
+/** Blob downloads in progress, or kept to be resumed. */
+export const downloadsDir = () => path.join(imagesDir(), 'downloads');
 export const stateDir = () => path.join(dataRoot(), 'state');
 export const databasePath = () => path.join(stateDir(), 'tbox.db');
 export const containerDir = (id: string) => path.join(stateDir(), 'containers', id);

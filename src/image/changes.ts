@@ -1,6 +1,19 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { ContainerConfig } from './store.js';
 
+function jsonArgv(change: string, value: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!Array.isArray(parsed) || !parsed.every((a) => typeof a === 'string')) {
+    throw new InvalidArgumentError(`invalid --change "${change}": the JSON form must be a list of strings`);
+  }
+  return parsed;
+}
+
 /** `import --change`: the Dockerfile instructions that set image config. */
 export function parseChanges(changes: string[]): ContainerConfig {
   const config: ContainerConfig = {};
@@ -9,7 +22,7 @@ export function parseChanges(changes: string[]): ContainerConfig {
     if (!m) throw new InvalidArgumentError(`invalid --change "${change}": expected INSTRUCTION VALUE`);
     const [, instruction, value] = m as unknown as [string, string, string];
     // JSON form ["a","b"] as in a Dockerfile; the shell form runs under sh -c.
-    const argv = () => (value.trim().startsWith('[') ? (JSON.parse(value) as string[]) : ['/bin/sh', '-c', value]);
+    const argv = () => (value.trim().startsWith('[') ? jsonArgv(change, value) : ['/bin/sh', '-c', value]);
     switch (instruction.toUpperCase()) {
       case 'CMD':
         config.Cmd = argv();

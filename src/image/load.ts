@@ -8,9 +8,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { InvalidArgumentError, NotFoundError, TboxError, UnsafeArchiveError } from '../errors.js';
 import { extractLayer } from './safe-extract.js';
+import { MAX_CONFIG_BYTES, parseImageConfig } from './config.js';
+import { checkDigest, hasherFor } from './digest.js';
 import { addLayer, hasLayer, platformArchitecture, saveImage } from './store.js';
 import { formatReference, parseReference } from './reference.js';
 
@@ -40,19 +41,44 @@ function inside(root: string, rel: string): string {
   return real;
 }
 
-function blobPath(root: string, digest: string): string {
-  const [alg, hex] = digest.split(':');
-  if (alg !== 'sha256' || !/^[0-9a-f]{64}$/.test(hex ?? '')) throw new InvalidArgumentError(`unsupported digest ${digest}`);
-  const file = inside(root, path.join('blobs', alg, hex!));
-  const actual = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-  if (actual !== hex) throw new TboxError(`digest mismatch for blob ${digest} in the archive: refusing it`);
+/** Hash a file in chunks: a layer blob may be far larger than memory should hold. */
+function fileDigestMatches(file: string, digest: string): boolean {
+  const hash = hasherFor(digest);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return `${digest.slice(0, digest.indexOf(':'))}:${hash.digest('hex')}` === digest;
+}
+
+function blobPath(root: string, digest: unknown): string {
+  const checked = checkDigest(digest, 'archive descriptor');
+  const [alg, hex] = checked.split(':') as [string, string];
+  const file = inside(root, path.join('blobs', alg, hex));
+  if (!fileDigestMatches(file, checked)) throw new TboxError(`digest mismatch for blob ${checked} in the archive: refusing it`);
   return file;
 }
 
-const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+/** A JSON document of the archive's, at most 4 MiB (as containerd caps manifests), with one line if it is not JSON. */
+function readJson<T>(file: string): T {
+  if (fs.statSync(file).size > MAX_CONFIG_BYTES) throw new UnsafeArchiveError(`refusing archive: ${path.basename(file)} is larger than ${MAX_CONFIG_BYTES} bytes`);
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch {
+    throw new InvalidArgumentError(`archive's ${path.basename(file)} is not valid JSON`);
+  }
+}
+
+const readConfig = (file: string) => {
+  if (fs.statSync(file).size > MAX_CONFIG_BYTES) throw new UnsafeArchiveError(`refusing archive: image config is larger than ${MAX_CONFIG_BYTES} bytes`);
+  return fs.readFileSync(file, 'utf8');
+};
 
 async function importImage(rawConfig: string, layerFiles: string[], names: string[]): Promise<string[]> {
-  const diffIds = (JSON.parse(rawConfig) as { rootfs?: { diff_ids?: string[] } }).rootfs?.diff_ids ?? [];
+  const diffIds = parseImageConfig(rawConfig).rootfs.diff_ids;
   if (diffIds.length !== layerFiles.length) throw new TboxError('image config and manifest disagree on the number of layers');
   for (let i = 0; i < layerFiles.length; i++) {
     if (!hasLayer(diffIds[i]!)) await addLayer(layerFiles[i]!, diffIds[i]);
@@ -69,7 +95,8 @@ async function loadDockerSave(root: string): Promise<string[]> {
   const entries = readJson<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(inside(root, 'manifest.json'));
   const out: string[] = [];
   for (const e of entries) {
-    const rawConfig = fs.readFileSync(inside(root, e.Config), 'utf8');
+    if (typeof e.Config !== 'string' || !Array.isArray(e.Layers)) throw new InvalidArgumentError('archive manifest.json has an entry without Config or Layers');
+    const rawConfig = readConfig(inside(root, e.Config));
     out.push(...(await importImage(rawConfig, e.Layers.map((l) => inside(root, l)), e.RepoTags ?? [])));
   }
   return out;
@@ -78,6 +105,7 @@ async function loadDockerSave(root: string): Promise<string[]> {
 function resolveManifest(root: string, d: Descriptor): Descriptor {
   if (!/index|manifest\.list/.test(d.mediaType ?? '')) return d;
   const index = readJson<{ manifests: Descriptor[] }>(blobPath(root, d.digest));
+  if (!Array.isArray(index.manifests)) throw new InvalidArgumentError(`archive index ${d.digest} has no manifests list`);
   const arch = platformArchitecture();
   const chosen = index.manifests.find((m) => !m.platform || (m.platform.os === 'linux' && m.platform.architecture === arch));
   if (!chosen) throw new TboxError(`no linux/${arch} image in the archive's index`);
@@ -94,11 +122,13 @@ function layoutName(d: Descriptor): string[] {
 
 async function loadOciLayout(root: string): Promise<string[]> {
   const index = readJson<{ manifests: Descriptor[] }>(inside(root, 'index.json'));
+  if (!Array.isArray(index.manifests)) throw new InvalidArgumentError("archive's index.json has no manifests list");
   const out: string[] = [];
   for (const top of index.manifests) {
     const d = resolveManifest(root, top);
     const manifest = readJson<{ config: Descriptor; layers: Descriptor[] }>(blobPath(root, d.digest));
-    const rawConfig = fs.readFileSync(blobPath(root, manifest.config.digest), 'utf8');
+    if (!manifest.config || !Array.isArray(manifest.layers)) throw new InvalidArgumentError(`archive manifest ${d.digest} has no config or layers`);
+    const rawConfig = readConfig(blobPath(root, manifest.config.digest));
     const layers = manifest.layers.map((l) => {
       if (/zstd/.test(l.mediaType ?? '')) throw new TboxError('zstd-compressed layers are not supported yet');
       return blobPath(root, l.digest);

@@ -4,6 +4,7 @@
  * name other registries, and `name@sha256:...` pins a digest.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { isDigest } from './digest.js';
 
 export const DOCKER_HUB = 'docker.io';
 
@@ -21,10 +22,19 @@ export interface ImageReference {
 const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 const PATH = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
 const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^sha256:[0-9a-f]{64}$/;
+/** The distribution spec's domain: dot-separated labels (or [IPv6]) and an optional port. */
+const LABEL = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[a-fA-F0-9:]+\\])(?::([0-9]{1,5}))?$`);
+/** Docker's cap on a repository name (domain/path). */
+const MAX_NAME_LENGTH = 255;
+
+function validDomain(domain: string): boolean {
+  const m = DOMAIN.exec(domain);
+  return m !== null && (m[1] === undefined || Number(m[1]) <= 65535);
+}
 
 function invalid(ref: string): never {
-  throw new InvalidArgumentError(`invalid reference format: "${ref}" (expected [REGISTRY/]NAME[:TAG|@sha256:DIGEST], lowercase)`);
+  throw new InvalidArgumentError(`invalid reference format: "${ref.slice(0, 300)}" (expected [REGISTRY/]NAME[:TAG|@sha256:DIGEST], lowercase)`);
 }
 
 /** Parse and normalise NAME[:TAG|@DIGEST] (tag defaults to latest). */
@@ -35,7 +45,7 @@ export function parseReference(ref: string): ImageReference {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) invalid(ref);
+    if (!isDigest(digest)) invalid(ref);
   }
   const slash = rest.lastIndexOf('/');
   const colon = rest.lastIndexOf(':');
@@ -51,7 +61,10 @@ export function parseReference(ref: string): ImageReference {
   let path = hasDomain ? rest.slice(first.length + 1) : rest;
   if (domain === 'index.docker.io') domain = DOCKER_HUB;
   if (domain === DOCKER_HUB && !path.includes('/')) path = `library/${path}`;
-  if (!PATH.test(path) || (hasDomain && !/^[a-zA-Z0-9.-]+(?::\d+)?$/.test(domain))) invalid(ref);
+  if (!PATH.test(path) || (hasDomain && !validDomain(domain))) invalid(ref);
+  if (`${domain}/${path}`.length > MAX_NAME_LENGTH) {
+    throw new InvalidArgumentError(`invalid reference format: repository name must not be more than ${MAX_NAME_LENGTH} characters`);
+  }
   return { domain, path, tag, digest, repository: `${domain}/${path}` };
 }
 

@@ -7,11 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
-import { layerDir, layersDir } from '../paths.js';
+import { downloadsDir, layerDir, layersDir } from '../paths.js';
 import { NotFoundError, ConflictError, InvalidArgumentError, TboxError } from '../errors.js';
 import * as images from '../state/images.js';
 import { containersUsingImage } from '../state/containers.js';
 import { extractLayer } from './safe-extract.js';
+import { parseImageConfig } from './config.js';
 import { familiarName, parseReference, type ImageReference } from './reference.js';
 import type { ImageConfig, ImageRecord } from '../state/images.js';
 
@@ -50,16 +51,21 @@ export async function addLayer(archive: string, expected?: string): Promise<{ di
 }
 
 /**
- * Leftovers of unpacks that died half-way; nothing refers to them. Only old
- * ones, so an unpack running right now keeps its directory.
+ * Leftovers of unpacks that died half-way, and partial downloads kept to be
+ * resumed; nothing refers to them. Only ones idle for a while, so an unpack
+ * or a download running right now keeps its file.
  */
 function removeStaleTemporaries(): void {
-  if (!fs.existsSync(layersDir())) return;
-  const hourAgo = Date.now() - 3600_000;
-  for (const entry of fs.readdirSync(layersDir())) {
-    const p = path.join(layersDir(), entry);
-    if (entry.startsWith('.tmp-') && fs.statSync(p).mtimeMs < hourAgo) fs.rmSync(p, { recursive: true, force: true });
-  }
+  const stale = (dir: string, match: (name: string) => boolean, idleMs: number) => {
+    if (!fs.existsSync(dir)) return;
+    for (const entry of fs.readdirSync(dir)) {
+      const p = path.join(dir, entry);
+      if (match(entry) && fs.lstatSync(p).mtimeMs < Date.now() - idleMs) fs.rmSync(p, { recursive: true, force: true });
+    }
+  };
+  stale(layersDir(), (n) => n.startsWith('.tmp-'), 3600_000);
+  // A live download writes (or is aborted) within its 30 s progress window.
+  stale(downloadsDir(), (n) => n.endsWith('.partial'), 60_000);
 }
 
 export const platformArchitecture = () => (process.arch === 'x64' ? 'amd64' : process.arch);
@@ -89,7 +95,7 @@ export async function importRootfs(
  * the config as given, so a pulled image keeps its registry id.
  */
 export function saveImage(rawConfig: string, ref: ImageReference | undefined, manifestDigest?: string): ImageRecord {
-  const config = JSON.parse(rawConfig) as ImageConfig;
+  const config = parseImageConfig(rawConfig);
   const id = `sha256:${createHash('sha256').update(rawConfig).digest('hex')}`;
   const missing = config.rootfs.diff_ids.find((d) => !hasLayer(d));
   if (missing) throw new TboxError(`image ${id.slice(7, 19)} needs layer ${missing}, which is not in the store`);

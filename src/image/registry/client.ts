@@ -19,6 +19,54 @@ export const MANIFEST_TYPES = [
 
 export class RegistryError extends TboxError {}
 
+/** Manifests (and configs) above this are refused, as containerd does. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** The progress rule: each window must bring this much, or the transfer ends. */
+const MIN_BYTES_PER_WINDOW = 1024;
+/** 30 s, or TBOX_PULL_TIMEOUT seconds (tests use a short one). */
+const windowMs = () => (Number(process.env.TBOX_PULL_TIMEOUT) > 0 ? Number(process.env.TBOX_PULL_TIMEOUT) : 30) * 1000;
+
+/**
+ * A registry that stalls or trickles must not hang `tbox pull` forever: from
+ * the request on, every window of windowMs() must bring MIN_BYTES_PER_WINDOW
+ * (or the end), else the request is aborted. That covers both a silent peer
+ * (no byte for 30 s) and one sending a byte every 20 s.
+ */
+class Watchdog {
+  readonly controller = new AbortController();
+  reason: string | undefined;
+  private bytes = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(what: string) {
+    const ms = windowMs();
+    this.timer = setInterval(() => {
+      if (this.bytes < MIN_BYTES_PER_WINDOW) {
+        this.reason = `${what}: the registry sent ${this.bytes} bytes in ${ms / 1000} s, giving up`;
+        this.controller.abort();
+      }
+      this.bytes = 0;
+    }, ms);
+  }
+
+  saw(n: number): void {
+    this.bytes += n;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+/** A registry response whose body is bounded in size and time. */
+export interface BoundedResponse {
+  status: number;
+  headers: Headers;
+  /** The body in chunks; throws RegistryError past maxBytes or when the registry stalls. */
+  body: AsyncIterable<Uint8Array>;
+  cancel(): Promise<void>;
+}
+
 /** Where docker.io's API lives; TBOX_HUB_REGISTRY points it elsewhere (the tests point it nowhere). */
 const hubHost = () => process.env.TBOX_HUB_REGISTRY || 'registry-1.docker.io';
 
@@ -56,6 +104,20 @@ export function parseChallenge(header: string): { scheme: string; params: Record
   return { scheme, params };
 }
 
+async function readCapped(res: Response, max: number, what: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+    total += chunk.length;
+    if (total > max) {
+      await res.body?.cancel().catch(() => {});
+      throw new RegistryError(`${what} is larger than ${max} bytes: refusing it`);
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export class RegistryClient {
   private authorization: string | undefined;
 
@@ -68,15 +130,64 @@ export class RegistryClient {
     return new URL(this.base).host;
   }
 
+  /**
+   * GET whose body may be at most maxBytes and must keep coming (Watchdog).
+   * The size is checked against Content-Length first and counted as it
+   * arrives, so an endless body stops at the limit, not at a full disk.
+   */
+  async getBounded(pathname: string, maxBytes: number, what: string, headers: Record<string, string> = {}): Promise<BoundedResponse> {
+    const dog = new Watchdog(what);
+    let res: Response;
+    try {
+      res = await this.get(pathname, headers, dog.controller.signal);
+    } catch (err) {
+      dog.stop();
+      throw dog.reason ? new RegistryError(dog.reason) : err;
+    }
+    const length = Number(res.headers.get('content-length') ?? NaN);
+    if (res.ok && length > maxBytes) {
+      dog.stop();
+      await res.body?.cancel().catch(() => {});
+      throw new RegistryError(`${what}: the registry offers ${length} bytes, more than the ${maxBytes} expected: refusing it`);
+    }
+    const host = this.host;
+    async function* body(): AsyncGenerator<Uint8Array> {
+      let total = 0;
+      try {
+        for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+          total += chunk.length;
+          if (total > maxBytes) throw new RegistryError(`${what}: the registry sent more than the ${maxBytes} bytes expected: refusing it`);
+          dog.saw(chunk.length);
+          yield chunk;
+        }
+      } catch (err) {
+        if (err instanceof RegistryError) throw err;
+        throw new RegistryError(dog.reason ?? `connection to ${host} broke: ${(err as Error).message}`);
+      } finally {
+        dog.stop();
+        await res.body?.cancel().catch(() => {});
+      }
+    }
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: body(),
+      cancel: async () => {
+        dog.stop();
+        await res.body?.cancel().catch(() => {});
+      },
+    };
+  }
+
   /** GET with auth: on a 401 challenge, get a token (or use basic credentials) and retry once. */
-  async get(pathname: string, headers: Record<string, string> = {}): Promise<Response> {
+  async get(pathname: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
     const url = `${this.base}/v2/${this.repository}/${pathname}`;
     const attempt = () =>
-      fetch(url, { headers: { ...headers, ...(this.authorization ? { Authorization: this.authorization } : {}) }, redirect: 'follow' });
+      fetch(url, { headers: { ...headers, ...(this.authorization ? { Authorization: this.authorization } : {}) }, redirect: 'follow', signal });
     let res = await this.send(attempt);
     if (res.status === 401 && !this.authorization) {
       await res.body?.cancel();
-      await this.authenticate(res.headers.get('www-authenticate') ?? '');
+      await this.authenticate(res.headers.get('www-authenticate') ?? '', signal);
       res = await this.send(attempt);
     }
     if (res.status === 401 || res.status === 403) {
@@ -90,12 +201,13 @@ export class RegistryClient {
     try {
       return await attempt();
     } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       throw new RegistryError(`cannot reach registry ${this.host}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
     }
   }
 
-  private async authenticate(challenge: string): Promise<void> {
+  private async authenticate(challenge: string, signal?: AbortSignal): Promise<void> {
     const { scheme, params } = parseChallenge(challenge);
     const basic = dockerConfigAuth(this.host);
     if (scheme === 'basic') {
@@ -107,11 +219,18 @@ export class RegistryClient {
     const realm = new URL(params.realm);
     if (params.service) realm.searchParams.set('service', params.service);
     realm.searchParams.set('scope', params.scope ?? `repository:${this.repository}:pull`);
-    const res = await this.send(() => fetch(realm, { headers: basic ? { Authorization: `Basic ${basic}` } : {} }));
+    const res = await this.send(() => fetch(realm, { headers: basic ? { Authorization: `Basic ${basic}` } : {}, signal }));
     if (!res.ok) throw new RegistryError(`${this.host}: token request to ${realm.origin} failed: ${res.status}`);
-    const body = (await res.json()) as { token?: string; access_token?: string };
+    const text = await readCapped(res, MAX_MANIFEST_BYTES, `${this.host}: token response`);
+    let body: { token?: unknown; access_token?: unknown } = {};
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      // no JSON: no token, as below
+    }
     const token = body.token ?? body.access_token;
-    if (!token) throw new RegistryError(`${this.host}: token endpoint gave no token`);
+    // The token goes into a header: printable ASCII only.
+    if (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token)) throw new RegistryError(`${this.host}: token endpoint gave no usable token`);
     this.authorization = `Bearer ${token}`;
   }
 }

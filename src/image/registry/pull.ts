@@ -6,53 +6,97 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
-import { imagesDir } from '../../paths.js';
+import { downloadsDir, imagesDir } from '../../paths.js';
 import { TboxError } from '../../errors.js';
 import { parseReference, formatReference, familiarName, type ImageReference } from '../reference.js';
 import { addLayer, hasLayer, lookupImage, platformArchitecture, saveImage } from '../store.js';
 import type { ImageRecord } from '../../state/images.js';
-import { MANIFEST_TYPES, RegistryClient, RegistryError, endpointsFor } from './client.js';
+import { MANIFEST_TYPES, MAX_MANIFEST_BYTES, RegistryClient, RegistryError, endpointsFor } from './client.js';
+import { checkDigest, digestFileName, digestOf, hasherFor, isDigest } from '../digest.js';
+import { MAX_CONFIG_BYTES, parseImageConfig } from '../config.js';
 import { PullProgress } from './progress.js';
 
 interface Descriptor {
   mediaType?: string;
   digest: string;
-  size?: number;
+  size: number;
   platform?: { os?: string; architecture?: string; variant?: string };
 }
 
 interface Manifest {
+  schemaVersion?: number;
   mediaType?: string;
   manifests?: Descriptor[];
   config?: Descriptor;
   layers?: Descriptor[];
 }
 
-const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
-const downloadsDir = () => path.join(imagesDir(), 'downloads');
+const CONFIG_TYPES = ['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json'];
+const LAYER_TYPE = /^application\/vnd\.(oci\.image\.layer(\.nondistributable)?\.v1\.tar(\+gzip|\+zstd)?|docker\.image\.rootfs\.(foreign\.)?diff\.tar\.gzip)$/;
+
 const isIndex = (m: Manifest, type: string) => Boolean(m.manifests) || /index|manifest\.list/.test(type);
 
-class DigestMismatchError extends TboxError {}
+export class DigestMismatchError extends RegistryError {}
+export class DiskFullError extends TboxError {}
+
+/** A descriptor from a registry: its digest, size and media type checked before anything uses them. */
+function checkDescriptor(d: unknown, what: string, types?: (t: string) => boolean): Descriptor {
+  if (typeof d !== 'object' || d === null) throw new RegistryError(`${what}: not a descriptor`);
+  const desc = d as Partial<Descriptor>;
+  checkDigest(desc.digest, what);
+  if (typeof desc.size !== 'number' || !Number.isSafeInteger(desc.size) || desc.size < 0) {
+    throw new RegistryError(`${what}: invalid size ${JSON.stringify(desc.size)}`);
+  }
+  if (types && (typeof desc.mediaType !== 'string' || !types(desc.mediaType))) {
+    throw new RegistryError(`${what}: unsupported media type ${JSON.stringify(desc.mediaType)}`);
+  }
+  return desc as Descriptor;
+}
+
+/** A whole small body (manifest, config), at most `max` bytes. */
+async function readBody(client: RegistryClient, pathname: string, max: number, what: string, headers: Record<string, string> = {}) {
+  const res = await client.getBounded(pathname, max, what, headers);
+  if (res.status === 404) {
+    await res.cancel();
+    throw new RegistryError(`${what} not found`);
+  }
+  if (res.status < 200 || res.status > 299) {
+    await res.cancel();
+    throw new RegistryError(`${what}: registry answered ${res.status}`);
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of res.body) chunks.push(Buffer.from(chunk));
+  return { body: Buffer.concat(chunks), headers: res.headers };
+}
 
 async function fetchManifest(client: RegistryClient, reference: string): Promise<{ manifest: Manifest; digest: string; type: string }> {
-  const res = await client.get(`manifests/${reference}`, { Accept: MANIFEST_TYPES.join(', ') });
-  if (res.status === 404) {
-    await res.body?.cancel();
-    throw new RegistryError(`manifest for ${client.repository}:${reference} not found`);
-  }
-  if (!res.ok) {
-    await res.body?.cancel();
-    throw new RegistryError(`manifest ${client.repository}:${reference}: registry answered ${res.status}`);
-  }
-  const body = Buffer.from(await res.arrayBuffer());
-  const digest = sha256(body);
-  const claimed = res.headers.get('docker-content-digest');
-  if ((reference.startsWith('sha256:') && reference !== digest) || (claimed && claimed !== digest)) {
+  const what = `manifest for ${client.repository}:${reference}`;
+  const { body, headers } = await readBody(client, `manifests/${reference}`, MAX_MANIFEST_BYTES, what, { Accept: MANIFEST_TYPES.join(', ') });
+  const algorithm = isDigest(reference) ? reference.slice(0, reference.indexOf(':')) : 'sha256';
+  const digest = digestOf(body, algorithm);
+  const claimed = headers.get('docker-content-digest');
+  if ((isDigest(reference) && reference !== digest) || (claimed && claimed.startsWith(`${algorithm}:`) && claimed !== digest)) {
     throw new DigestMismatchError(`manifest digest mismatch for ${client.repository}:${reference}: got ${digest}`);
   }
-  const type = res.headers.get('content-type') ?? '';
-  return { manifest: JSON.parse(body.toString('utf8')) as Manifest, digest, type };
+  const type = (headers.get('content-type') ?? '').split(';')[0]!.trim();
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(body.toString('utf8')) as Manifest;
+  } catch {
+    throw new RegistryError(`${what} is not valid JSON`);
+  }
+  if (typeof manifest !== 'object' || manifest === null || manifest.schemaVersion !== 2) throw new RegistryError(`${what}: not an image manifest (schemaVersion 2)`);
+  const declared = manifest.mediaType ?? type;
+  if (declared && !MANIFEST_TYPES.includes(declared)) throw new RegistryError(`${what}: unsupported media type ${JSON.stringify(declared.slice(0, 100))}`);
+  if (isIndex(manifest, declared)) {
+    if (!Array.isArray(manifest.manifests)) throw new RegistryError(`${what}: index without a manifests list`);
+    manifest.manifests = manifest.manifests.map((m, i) => checkDescriptor(m, `${what}: manifests[${i}]`));
+  } else {
+    manifest.config = checkDescriptor(manifest.config, `${what}: config`, (t) => CONFIG_TYPES.includes(t));
+    if (!Array.isArray(manifest.layers)) throw new RegistryError(`${what}: no layers list`);
+    manifest.layers = manifest.layers.map((l, i) => checkDescriptor(l, `${what}: layers[${i}]`, (t) => LAYER_TYPE.test(t)));
+  }
+  return { manifest, digest, type: declared };
 }
 
 function choosePlatform(index: Manifest, ref: string): Descriptor {
@@ -60,54 +104,73 @@ function choosePlatform(index: Manifest, ref: string): Descriptor {
   const found = (index.manifests ?? []).find((m) => m.platform?.os === 'linux' && m.platform.architecture === arch);
   if (!found) {
     const have = (index.manifests ?? []).map((m) => `${m.platform?.os}/${m.platform?.architecture}`).join(', ');
-    throw new TboxError(`no linux/${arch} image in the manifest list of ${ref} (it has: ${have || 'nothing'})`);
+    throw new TboxError(`no linux/${arch} image in the manifest list of ${ref} (it has: ${have.slice(0, 200) || 'nothing'})`);
   }
   return found;
 }
 
-async function fetchBlob(client: RegistryClient, d: Descriptor): Promise<Buffer> {
-  const res = await client.get(`blobs/${d.digest}`);
-  if (!res.ok) {
-    await res.body?.cancel();
-    throw new RegistryError(`blob ${d.digest}: registry answered ${res.status}`);
-  }
-  const body = Buffer.from(await res.arrayBuffer());
-  if (sha256(body) !== d.digest) throw new DigestMismatchError(`digest mismatch for blob ${d.digest}: refusing it`);
-  return body;
+async function fetchConfig(client: RegistryClient, d: Descriptor): Promise<string> {
+  if (d.size > MAX_CONFIG_BYTES) throw new RegistryError(`image config ${d.digest} is ${d.size} bytes, more than ${MAX_CONFIG_BYTES}: refusing it`);
+  const { body } = await readBody(client, `blobs/${d.digest}`, d.size, `image config ${d.digest.slice(7, 19)}`);
+  if (digestOf(body, d.digest.slice(0, d.digest.indexOf(':'))) !== d.digest) throw new DigestMismatchError(`digest mismatch for blob ${d.digest}: refusing it`);
+  return body.toString('utf8');
 }
 
-/** Download a layer blob to a file, resuming a .partial left by an earlier try; verified. */
+const isDiskFull = (err: unknown) => ['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException).code ?? '');
+
+/**
+ * Download a layer blob to a file, resuming a .partial left by an earlier
+ * try. The file never grows past the descriptor's size, so what is kept is
+ * always a prefix of what was asked; a full disk or a bad digest removes it.
+ */
 async function downloadBlob(client: RegistryClient, d: Descriptor, onBytes: (done: number) => void): Promise<string> {
   fs.mkdirSync(downloadsDir(), { recursive: true });
-  const hex = d.digest.replace(/^sha256:/, '');
-  const partial = path.join(downloadsDir(), `${hex}.partial`);
-  const have = fs.existsSync(partial) ? fs.statSync(partial).size : 0;
-  const res = await client.get(`blobs/${d.digest}`, have > 0 ? { Range: `bytes=${have}-` } : {});
-  if (!res.ok) {
-    await res.body?.cancel();
+  const partial = path.join(downloadsDir(), `${digestFileName(d.digest)}.partial`);
+  let have = fs.existsSync(partial) ? fs.statSync(partial).size : 0;
+  if (have > d.size) {
+    fs.rmSync(partial, { force: true });
+    have = 0;
+  }
+  const short = d.digest.slice(7, 19);
+  const res = await client.getBounded(`blobs/${d.digest}`, d.size, `layer ${short}`, have > 0 ? { Range: `bytes=${have}-` } : {});
+  if (res.status < 200 || res.status > 299) {
+    await res.cancel();
     throw new RegistryError(`blob ${d.digest}: registry answered ${res.status}`);
   }
   // 206: the registry continues where the last try stopped; 200: from the start.
   const resumed = res.status === 206 && have > 0;
-  const digest = createHash('sha256');
-  if (resumed) digest.update(fs.readFileSync(partial));
+  const digest = hasherFor(d.digest);
   let done = resumed ? have : 0;
-  const fd = fs.openSync(partial, resumed ? 'a' : 'w');
+  const fd = fs.openSync(partial, resumed ? 'r+' : 'w');
   try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    if (resumed) {
+      const buf = Buffer.alloc(1 << 20);
+      for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) digest.update(buf.subarray(0, n));
+    }
+    for await (const chunk of res.body) {
+      if (done + chunk.length > d.size) throw new RegistryError(`layer ${short}: the registry sent more than its ${d.size} bytes: refusing it`);
       fs.writeSync(fd, chunk);
       digest.update(chunk);
       done += chunk.length;
       onBytes(done);
     }
   } catch (err) {
-    throw new RegistryError(`download of ${d.digest.slice(7, 19)} was interrupted after ${done} bytes (${(err as Error).message}): run the pull again to resume`);
-  } finally {
     fs.closeSync(fd);
+    if (isDiskFull(err)) {
+      fs.rmSync(partial, { force: true });
+      throw new DiskFullError(`no space left on the device of ${imagesDir()} while pulling layer ${short}: free some space (tbox image prune, tbox rm) and pull again`);
+    }
+    if (err instanceof RegistryError && /refusing/.test(err.message)) fs.rmSync(partial, { force: true });
+    if (err instanceof RegistryError && !/refusing/.test(err.message)) {
+      throw new RegistryError(`download of layer ${short} was interrupted after ${done} of ${d.size} bytes (${err.message}): run the pull again to resume`);
+    }
+    throw err;
   }
-  if (`sha256:${digest.digest('hex')}` !== d.digest) {
+  fs.closeSync(fd);
+  const got = `${d.digest.slice(0, d.digest.indexOf(':'))}:${digest.digest('hex')}`;
+  if (done !== d.size || got !== d.digest) {
     fs.rmSync(partial, { force: true });
-    throw new DigestMismatchError(`digest mismatch for blob ${d.digest}: refusing it`);
+    throw new DigestMismatchError(`digest mismatch for blob ${d.digest}: refusing it${done === d.size ? '' : ` (${done} of ${d.size} bytes)`}`);
   }
   return partial;
 }
@@ -133,8 +196,8 @@ async function pullFrom(base: string, ref: ImageReference, progress: PullProgres
     ({ manifest, digest, type } = await fetchManifest(client, chosen.digest));
   }
   if (!manifest.config || !manifest.layers) throw new RegistryError(`unsupported manifest type ${type || manifest.mediaType}`);
-  const rawConfig = (await fetchBlob(client, manifest.config)).toString('utf8');
-  const diffIds = (JSON.parse(rawConfig) as { rootfs?: { diff_ids?: string[] } }).rootfs?.diff_ids ?? [];
+  const rawConfig = await fetchConfig(client, manifest.config);
+  const diffIds = parseImageConfig(rawConfig).rootfs.diff_ids;
   if (diffIds.length !== manifest.layers.length) throw new RegistryError('image config and manifest disagree on the number of layers');
 
   await inPool(manifest.layers, 3, async (layer, i) => {
@@ -145,7 +208,7 @@ async function pullFrom(base: string, ref: ImageReference, progress: PullProgres
       return;
     }
     progress.status(id, 'Pulling fs layer');
-    const file = await downloadBlob(client, layer, (done) => progress.bytes(id, done, layer.size ?? 0));
+    const file = await downloadBlob(client, layer, (done) => progress.bytes(id, done, layer.size));
     progress.status(id, 'Download complete');
     try {
       await addLayer(file, diffIds[i]);
