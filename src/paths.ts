@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { InvalidArgumentError } from './errors.js';
 
 /** The checkout (or installed package) that this code runs from. */
@@ -30,3 +31,9 @@ export const downloadsDir = () => path.join(imagesDir(), 'downloads');
 export const stateDir = () => path.join(dataRoot(), 'state');
 export const databasePath = () => path.join(stateDir(), 'tbox.db');
 export const containerDir = (id: string) => path.join(stateDir(), 'containers', id);
+
+/**
+ * A short tag naming this data root on shared kernel objects (bridge
+ * aliases), so `system reset` can find what it made with no database.
+ */
+export const dataRootTag = () => `tbox:${createHash('sha256').update(dataRoot()).digest('hex').slice(0, 12)}`;

@@ -3,13 +3,20 @@
  * imported inside each action so a command loads only what it uses.
  */
 import { Command, CommanderError } from 'commander';
-import { TboxError, EXIT_TBOX } from '../errors.js';
-import { setDebug } from '../host/command.js';
+import { TboxError, EXIT_TBOX, asTboxError } from '../errors.js';
+import { isDebug, setDebug } from '../host/command.js';
 import { registerContainerCommands } from './containers.js';
 import { registerImageCommands } from './images.js';
 import { registerNetworkCommands } from './networks.js';
 import { registerSystemCommands } from './system.js';
 
+
+/** With --debug: the chain of causes, each with its stack. */
+function causes(err: unknown): string {
+  let out = '';
+  for (let c = (err as Error)?.cause; c; c = (c as Error).cause) out += `caused by: ${(c as Error).stack ?? String(c)}\n`;
+  return out;
+}
 
 function requireRoot(): void {
   if (process.getuid?.() !== 0) {
@@ -48,11 +55,9 @@ export async function main(argv: string[]): Promise<number> {
       const helpOrVersion = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code);
       return helpOrVersion || err.exitCode === 0 ? 0 : EXIT_TBOX;
     }
-    if (err instanceof TboxError) {
-      process.stderr.write(`tbox: ${err.message}\n`);
-      return err.exitCode;
-    }
-    process.stderr.write(`tbox: ${(err as Error).stack ?? String(err)}\n`);
-    return EXIT_TBOX;
+    const e = asTboxError(err);
+    process.stderr.write(`tbox: ${e.message}\n`);
+    if (isDebug()) process.stderr.write(`${(err as Error).stack ?? ''}\n${causes(err)}`);
+    return e.exitCode;
   }
 }

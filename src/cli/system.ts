@@ -21,7 +21,8 @@ export function registerSystemCommands(program: Command): void {
       const { resetSystem } = await import('../container/reset.js');
       const { TboxError } = await import('../errors.js');
       if (!o.force) throw new TboxError('tbox system reset removes all containers and networks: add -f to confirm');
-      const { containers, networks } = await resetSystem();
+      const { containers, networks, movedDatabase } = await resetSystem();
+      if (movedDatabase) process.stdout.write(`The state database was corrupt: moved it to ${movedDatabase}\n`);
       process.stdout.write(`Removed ${containers} container(s) and ${networks} network(s)\n`);
     });
 }

@@ -21,8 +21,6 @@ export interface LaunchOptions {
   lowerDirs: string[];
   /** false for --network host */
   newNetns: boolean;
-  /** Hold pid 1 before exec until release() is called (for network setup). */
-  holdBeforeExec: boolean;
   stdio: 'inherit' | 'detached';
   user?: { uid: number; gid: number };
   /** Run after the container exits, by the shim, even with no tbox CLI left (detached containers). */
@@ -67,7 +65,8 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     '--env-file', envFilePath(c.id),
     '--exit-file', exitFilePath(c.id),
     '--report-fd', '3',
-    ...(opts.holdBeforeExec ? ['--sync-fd', '4'] : []),
+    // pid 1 waits before exec until release(): the network is in, the state is written.
+    '--sync-fd', '4',
     ...(opts.newNetns ? ['--loopback-up'] : []),
     '--log', logPath(c.id),
     // In the foreground the shim also copies the output to our terminal.
@@ -82,9 +81,8 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
 
   const stdio: StdioOptions =
     opts.stdio === 'inherit'
-      ? [c.spec.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe']
-      : ['ignore', 'ignore', 'ignore', 'pipe'];
-  if (opts.holdBeforeExec) stdio.push('pipe');
+      ? [c.spec.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe', 'pipe']
+      : ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'];
 
   const child = start('unshare', [...namespaces, '--', shimPath, ...shimArgs], {
     stdio,
@@ -125,7 +123,15 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
       }
     });
 
-    child.on('exit', (code, signal) => {
+    // The report pipe and the process end separately: the last lines ("ready",
+    // "exit N") may still be unread when 'exit' fires, so both are awaited
+    // before the outcome is judged. Under load, judging at 'exit' alone made
+    // a container that ran look like one that never started.
+    let exitStatus: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let reportClosed = false;
+    const settle = () => {
+      if (!exitStatus || !reportClosed) return;
+      const { code, signal } = exitStatus;
       if (!pid) {
         reject(new TboxError(`container failed to start (unshare exited ${code ?? signal})`));
         return;
@@ -135,6 +141,14 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
       const final = exitCode ?? startError?.exitCode ?? (signal ? 137 : code ?? EXIT_TBOX);
       if (!readyOutcome) settleReady(new StartError('container exited before it started', final));
       resolveExit(final);
+    };
+    lines.on('close', () => {
+      reportClosed = true;
+      settle();
+    });
+    child.on('exit', (code, signal) => {
+      exitStatus = { code, signal };
+      settle();
     });
 
     function abort(): void {
@@ -143,10 +157,7 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     }
 
     function release(): Promise<void> {
-      if (opts.holdBeforeExec) {
-        const sync = child.stdio[4] as Writable;
-        sync.end('1');
-      }
+      (child.stdio[4] as Writable).end('1');
       return new Promise<void>((res, rej) => {
         const done = (err?: StartError) => (err ? rej(err) : res());
         if (readyOutcome) done(readyOutcome.err);

@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import { isAlive } from '../host/proc.js';
-import { markExited, runningContainers, type ContainerRecord } from '../state/containers.js';
+import { abandonStart, markExited, runningContainers, type ContainerRecord } from '../state/containers.js';
+import { asTboxError } from '../errors.js';
 import { exitFilePath } from './launch.js';
 import { destroyContainer } from './remove.js';
 import { releaseContainerNetwork } from '../network/attach.js';
@@ -16,8 +17,9 @@ export const isRunning = (c: ContainerRecord) => c.state === 'running' && isAliv
 /** The code the shim recorded, or 137: a shim killed before it could write took pid 1 with it. */
 export function recordedExit(id: string): { code: number; at: string } {
   try {
+    // Blank while the container runs (the shim writes the code over it).
     const text = fs.readFileSync(exitFilePath(id), 'utf8').trim();
-    if (text !== '') return { code: Number(text), at: fs.statSync(exitFilePath(id)).mtime.toISOString() };
+    if (/^\d{1,3}$/.test(text)) return { code: Number(text), at: fs.statSync(exitFilePath(id)).mtime.toISOString() };
   } catch {
     // no exit file: the container never got far enough to have one
   }
@@ -32,10 +34,26 @@ export function finalizeExit(c: ContainerRecord, code: number, at: string): void
   if (c.autoRemove) destroyContainer(c);
 }
 
+/**
+ * Every container whose monitor is gone: one that got as far as a pid 1 has
+ * exited (with the code its shim recorded); one whose starting tbox died
+ * before that is back to where it was (abandonStart). Either way what it
+ * held is given back. A failure with one container does not stop the
+ * others; each is reported on stderr and tried again by the next command.
+ */
 export function reconcile(): void {
   for (const c of runningContainers()) {
     if (isAlive(c.shimPid, c.shimStartTicks)) continue;
-    const { code, at } = recordedExit(c.id);
-    finalizeExit(c, code, at);
+    try {
+      if (c.pid === null) {
+        abandonStart(c.id);
+        releaseContainerNetwork(c.id);
+        continue;
+      }
+      const { code, at } = recordedExit(c.id);
+      finalizeExit(c, code, at);
+    } catch (err) {
+      process.stderr.write(`tbox: warning: cleaning up after container ${c.name}: ${asTboxError(err).message}\n`);
+    }
   }
 }

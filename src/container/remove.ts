@@ -1,11 +1,16 @@
 import fs from 'node:fs';
+import { teardown } from '../errors.js';
 import { containerDir } from '../paths.js';
 import { releaseContainerNetwork } from '../network/attach.js';
 import { deleteContainer, type ContainerRecord } from '../state/containers.js';
 
 /** Delete a stopped container: its writable layer, its files and its row. */
 export function destroyContainer(c: ContainerRecord): void {
-  releaseContainerNetwork(c.id);
-  fs.rmSync(containerDir(c.id), { recursive: true, force: true });
+  teardown([
+    () => releaseContainerNetwork(c.id),
+    () => fs.rmSync(containerDir(c.id), { recursive: true, force: true, maxRetries: 3 }),
+  ]);
+  // The row goes last, and only when the rest is gone: a failure above
+  // leaves the container listed, for another rm to finish.
   deleteContainer(c.id);
 }

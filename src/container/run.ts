@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { cliPath, containerDir } from '../paths.js';
-import { ConflictError, EXIT_CANNOT_RUN, EXIT_NOT_FOUND, InvalidArgumentError, NotFoundError, TboxError } from '../errors.js';
+import { ConflictError, EXIT_CANNOT_RUN, EXIT_NOT_FOUND, InvalidArgumentError, NotFoundError, TboxError, UndoStack } from '../errors.js';
 import { resolveImage, type PullPolicy } from '../image/resolve.js';
 import { lookupImage, lowerDirs } from '../image/store.js';
 import { resolveUser } from '../image/user.js';
@@ -15,7 +15,7 @@ import { readProcStat } from '../host/proc.js';
 import { resolveTool } from '../host/command.js';
 import { resolveNetwork } from '../network/networks.js';
 import { leaseAddress, leaseIp } from '../network/ipam.js';
-import { attachToBridge, containerEndpoint, releaseContainerNetwork } from '../network/attach.js';
+import { attachToBridge, releaseContainerNetwork } from '../network/attach.js';
 import {
   claimStart,
   findContainer,
@@ -90,13 +90,12 @@ export async function createContainer(opts: RunOptions): Promise<{ container: Co
       `Conflict. The container name "/${name}" is already in use by container "${holder.id}". Remove (or rename) that container to reuse the name.`,
     );
   }
-  try {
-    for (const sub of ['upper', 'work', 'rootfs']) fs.mkdirSync(path.join(containerDir(id), sub), { recursive: true });
-  } catch (err) {
-    destroyContainer(container);
-    throw err;
-  }
   return { container, image };
+}
+
+/** The container's own directories (made again if a crashed run left none). */
+function makeContainerDirs(id: string): void {
+  for (const sub of ['upper', 'work', 'rootfs']) fs.mkdirSync(path.join(containerDir(id), sub), { recursive: true });
 }
 
 /**
@@ -110,60 +109,58 @@ function reconcileHook(): string[] {
   return [resolveTool('env'), '-i', `PATH=${process.env.PATH ?? ''}`, ...settings, process.execPath, cliPath, 'system', 'reconcile'];
 }
 
-/** Lease an address (bridge networks) and write the /etc files that carry it. */
-function prepareNetwork(c: ContainerRecord): void {
-  const net = resolveNetwork(c.spec.network);
-  const lease = net && leaseAddress(net.id, c.id, c.spec.ip);
-  try {
-    writeEtcFiles(containerDir(c.id), c.spec.hostname, c.name, lease ? leaseIp(lease) : undefined, c.spec.network === 'host');
-  } catch (err) {
-    releaseContainerNetwork(c.id);
-    throw err;
-  }
-}
-
-/** Launch, plug in the network, let CMD run. Rejects with 125/126/127 if it could not start. */
+/**
+ * Launch, plug in the network, let CMD run. Rejects with 125/126/127 if it
+ * could not start, having undone each step it took (lease, veth, process).
+ * The caller has claimed the container (claimStart), so no other tbox starts
+ * or reconciles it meanwhile, and pid 1 is held before exec until the row
+ * names its monitor: a tbox killed at any moment leaves nothing running that
+ * the state does not know of.
+ */
 async function startContainer(c: ContainerRecord, image: ImageRecord, detached: boolean): Promise<Launched> {
-  prepareNetwork(c);
-  const endpoint = containerEndpoint(c.id);
-  let launched: Launched;
-  const lowers = lowerDirs(image);
+  const undo = new UndoStack();
   try {
-    launched = await launch(c, {
+    // What a crashed earlier start may have left: a lease, a veth.
+    releaseContainerNetwork(c.id);
+    makeContainerDirs(c.id);
+    const net = resolveNetwork(c.spec.network);
+    const lease = net && leaseAddress(net.id, c.id, c.spec.ip);
+    undo.push(() => releaseContainerNetwork(c.id));
+    writeEtcFiles(containerDir(c.id), c.spec.hostname, c.name, lease ? leaseIp(lease) : undefined, c.spec.network === 'host');
+    const lowers = lowerDirs(image);
+    const launched = await launch(c, {
       lowerDirs: lowers,
       user: c.spec.user ? resolveUser(c.spec.user, lowers) : undefined,
       newNetns: c.spec.network !== 'host',
-      // pid 1 waits for its network, so CMD never starts without eth0.
-      holdBeforeExec: endpoint !== undefined,
       stdio: detached ? 'detached' : 'inherit',
       // The hook records the exit with no CLI waiting, and applies --restart.
       onExit: detached || (c.spec.restart ?? 'no') !== 'no' ? reconcileHook() : undefined,
     });
-  } catch (err) {
-    releaseContainerNetwork(c.id);
-    throw err;
-  }
-  if (endpoint) {
-    try {
-      attachToBridge(endpoint.network, endpoint.lease, launched.pid);
-    } catch (err) {
-      launched.abort();
-      await launched.exited;
-      releaseContainerNetwork(c.id);
-      // pid 1 may have died first (a refused mount): its reason, not ip's.
-      throw launched.failure() ?? err;
+    undo.push(() => launched.abort());
+    if (lease && net) {
+      try {
+        attachToBridge(net, lease, launched.pid);
+      } catch (err) {
+        launched.abort();
+        await launched.exited;
+        // pid 1 may have died first (a refused mount): its reason, not ip's.
+        throw launched.failure() ?? err;
+      }
     }
-  }
-  const ticks = readProcStat(launched.shimPid)?.startTicks ?? null;
-  markRunning(c.id, launched.shimPid, ticks, launched.pid, new Date().toISOString());
-  try {
-    await launched.release();
+    const ticks = readProcStat(launched.shimPid)?.startTicks ?? null;
+    markRunning(c.id, launched.shimPid, ticks, launched.pid, new Date().toISOString());
+    undo.clear();
+    try {
+      await launched.release();
+    } catch (err) {
+      const code = await launched.exited;
+      finalizeExit({ ...c, autoRemove: false }, code, new Date().toISOString());
+      throw err;
+    }
+    return launched;
   } catch (err) {
-    const code = await launched.exited;
-    finalizeExit({ ...c, autoRemove: false }, code, new Date().toISOString());
-    throw err instanceof TboxError ? err : new TboxError(String(err));
+    return undo.unwind(err);
   }
-  return launched;
 }
 
 /**
@@ -187,6 +184,8 @@ function relaySignals(l: Launched, tty: boolean): () => void {
 export async function runContainer(opts: RunOptions): Promise<{ id: string; exitCode: number }> {
   reconcile();
   const { container: c, image } = await createContainer(opts);
+  // Killed between create and claim: a Created container, as `tbox create` makes.
+  claimStart(c.id);
   // -it: keystrokes go to the container's pty as they are typed.
   const raw = !opts.detach && c.spec.tty && c.spec.interactive && process.stdin.isTTY;
   if (raw) process.stdin.setRawMode(true);
@@ -227,9 +226,10 @@ async function runCreated(c: ContainerRecord, image: ImageRecord, detached: bool
 export async function startExisting(ref: string, byPolicy = false): Promise<void> {
   reconcile();
   const c = findContainer(ref);
-  if (c.state === 'running') return;
   // Two `tbox start`s at once: only the one whose claim lands goes on.
-  if (!claimStart(c.id)) return;
+  const claim = claimStart(c.id);
+  if (claim === 'running') return;
+  if (claim === 'removing') throw new ConflictError(`container ${c.name} is being removed: it cannot be started`);
   setRestartState(c.id, byPolicy ? c.restartCount + 1 : 0);
   try {
     const image = lookupImage(c.imageId);

@@ -1,8 +1,8 @@
 /** Stopping containers: stop (TERM, then KILL), kill, wait, rm. */
 import os from 'node:os';
 import { isAlive, waitForExit } from '../host/proc.js';
-import { ConflictError, InvalidArgumentError, TboxError } from '../errors.js';
-import { findContainer, getContainer, markStoppedByUser, type ContainerRecord } from '../state/containers.js';
+import { ConflictError, InvalidArgumentError, NotFoundError, TboxError } from '../errors.js';
+import { claimRemoval, releaseRemoval, findContainer, getContainer, markStoppedByUser, type ContainerRecord } from '../state/containers.js';
 import { finalizeExit, isRunning, recordedExit, reconcile } from './reconcile.js';
 import { destroyContainer } from './remove.js';
 
@@ -83,19 +83,28 @@ export async function waitContainer(ref: string): Promise<number> {
   return after?.exitCode ?? recordedExit(c.id).code;
 }
 
-/** `tbox rm [-f]`: returns the ref as given, which Docker echoes. */
+/**
+ * `tbox rm [-f]`: returns the ref as given, which Docker echoes. The row is
+ * marked as being removed first, so a `start` racing it cannot take the
+ * container any more, and one already starting is waited for, then killed.
+ */
 export async function removeContainer(ref: string, force: boolean): Promise<string> {
   reconcile();
   const c = findContainer(ref);
-  if (c.state === 'running') {
-    if (!force) {
-      throw new ConflictError(
-        `cannot remove running container ${c.id.slice(0, 12)}: stop the container before removing it, or use rm -f`,
-      );
-    }
-    await killNow(c);
+  const claim = claimRemoval(c.id, force);
+  if (claim === 'gone') throw new NotFoundError(`No such container: ${ref}`);
+  if (claim === 'removing') throw new ConflictError(`removal of container ${c.name} is already in progress`);
+  if (claim === 'running') {
+    throw new ConflictError(`cannot remove running container ${c.id.slice(0, 12)}: stop the container before removing it, or use rm -f`);
   }
-  const current = getContainer(c.id);
-  if (current) destroyContainer(current);
+  try {
+    const now = await settled(getContainer(c.id) ?? c);
+    if (now.state === 'running') await killNow(now);
+    const current = getContainer(c.id);
+    if (current) destroyContainer(current);
+  } catch (err) {
+    releaseRemoval(c.id);
+    throw err;
+  }
   return ref;
 }

@@ -40,6 +40,7 @@ let debug = process.env.TBOX_DEBUG === '1';
 export function setDebug(on: boolean): void {
   debug = on;
 }
+export const isDebug = () => debug;
 
 function trace(cmd: string, args: readonly string[], input?: string): void {
   if (!debug) return;

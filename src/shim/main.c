@@ -39,6 +39,8 @@ volatile sig_atomic_t winch;
 static volatile pid_t child_pid;
 
 static int tty_mode;
+/* What the exit file holds while the container runs: as long as any code. */
+#define EXIT_BLANK "        \n"
 
 static void forward(int sig, siginfo_t *info, void *ctx) {
     (void)ctx;
@@ -181,8 +183,14 @@ int main(int argc, char **argv) {
      * sees host paths, and that includes us. */
     int exit_fd = -1;
     if (s.exit_file) {
+        /* The exit code is later written over this blank line in place, so
+         * it needs no new disk blocks: a disk the container filled up
+         * cannot make its own exit code go missing (and read as 137). */
         exit_fd = open(s.exit_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (exit_fd < 0) { fprintf(stderr, "tbox-shim: %s: %s\n", s.exit_file, strerror(errno)); return 125; }
+        if (exit_fd < 0 || write(exit_fd, EXIT_BLANK, sizeof EXIT_BLANK - 1) != sizeof EXIT_BLANK - 1 || fsync(exit_fd) < 0) {
+            fprintf(stderr, "tbox-shim: %s: %s\n", s.exit_file, strerror(errno));
+            return 125;
+        }
     }
     int log_fd = -1;
     if (s.log_file) {
@@ -269,9 +277,9 @@ int main(int argc, char **argv) {
     }
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (exit_fd >= 0) {
-        char buf[16];
-        int len = snprintf(buf, sizeof buf, "%d\n", code);
-        if (write(exit_fd, buf, len) < 0) { /* reconcile will treat it as lost */ }
+        char buf[sizeof EXIT_BLANK];
+        snprintf(buf, sizeof buf, "%-8d\n", code);
+        if (pwrite(exit_fd, buf, sizeof EXIT_BLANK - 1, 0) < 0) { /* reconcile will treat it as lost */ }
         close(exit_fd);
     }
     report(s.report_fd, "exit %d\n", code);

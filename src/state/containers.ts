@@ -1,6 +1,6 @@
 import { database, write } from './db.js';
 import { NotFoundError, InvalidArgumentError } from '../errors.js';
-import { readProcStat } from '../host/proc.js';
+import { isAlive, readProcStat } from '../host/proc.js';
 
 export type ContainerState = 'created' | 'running' | 'exited';
 
@@ -129,17 +129,55 @@ export function markRunning(id: string, shimPid: number, shimStartTicks: number 
 /**
  * Take a stopped container for starting. Until the shim is up, the row names
  * this tbox process as its monitor, so a concurrent start backs off and a
- * crash here is reconciled like any dead monitor.
+ * crash here is reconciled like any dead monitor (abandonStart). A container
+ * being removed is not taken: 'removing'.
  */
-export function claimStart(id: string): boolean {
+export function claimStart(id: string): 'claimed' | 'running' | 'removing' {
   const self = readProcStat(process.pid);
-  return write(
-    (db) =>
-      db
-        .prepare(`UPDATE containers SET state = 'running', shim_pid = ?, shim_start_ticks = ?, pid = NULL
-                  WHERE id = ? AND state != 'running'`)
-        .run(process.pid, self?.startTicks ?? null, id).changes === 1,
+  return write((db) => {
+    const row = db.prepare('SELECT state, removing FROM containers WHERE id = ?').get(id) as { state: string; removing: number } | undefined;
+    if (!row || isAlive(row.removing, null)) return 'removing';
+    if (row.state === 'running') return 'running';
+    db.prepare(`UPDATE containers SET state = 'running', shim_pid = ?, shim_start_ticks = ?, pid = NULL WHERE id = ?`).run(
+      process.pid,
+      self?.startTicks ?? null,
+      id,
+    );
+    return 'claimed';
+  });
+}
+
+/**
+ * The tbox that claimed a start died before pid 1 existed: the container is
+ * as it was, Created if it never ran, else Exited with its last code.
+ */
+export function abandonStart(id: string): void {
+  write((db) =>
+    db
+      .prepare(`UPDATE containers SET state = CASE WHEN started_at IS NULL THEN 'created' ELSE 'exited' END,
+                shim_pid = NULL, shim_start_ticks = NULL, pid = NULL WHERE id = ? AND pid IS NULL`)
+      .run(id),
   );
+}
+
+/** The removal failed half-way: let a later rm (or start) have it. */
+export function releaseRemoval(id: string): void {
+  write((db) => db.prepare('UPDATE containers SET removing = 0 WHERE id = ? AND removing = ?').run(id, process.pid));
+}
+
+/**
+ * Mark a container as being removed (by this tbox), so no start can take it from here on.
+ * Without force a running one is refused. Returns why it could not be taken.
+ */
+export function claimRemoval(id: string, force: boolean): 'claimed' | 'running' | 'removing' | 'gone' {
+  return write((db) => {
+    const row = db.prepare('SELECT state, removing FROM containers WHERE id = ?').get(id) as { state: string; removing: number } | undefined;
+    if (!row) return 'gone';
+    if (isAlive(row.removing, null)) return 'removing';
+    if (row.state === 'running' && !force) return 'running';
+    db.prepare('UPDATE containers SET removing = ? WHERE id = ?').run(process.pid, id);
+    return 'claimed';
+  });
 }
 
 /** The user stopped (or killed) it: no restart policy brings it back. */

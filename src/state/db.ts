@@ -16,13 +16,34 @@ export function database(): Database {
   const Sqlite = require('better-sqlite3') as typeof BetterSqlite3;
   const conn = new Sqlite(databasePath());
   // Many tbox processes share this file: wait for locks instead of failing.
-  conn.pragma('busy_timeout = 10000');
-  conn.pragma('journal_mode = WAL');
-  conn.pragma('synchronous = NORMAL');
-  conn.pragma('foreign_keys = ON');
-  migrate(conn);
+  try {
+    conn.pragma('busy_timeout = 10000');
+    conn.pragma('journal_mode = WAL');
+    conn.pragma('synchronous = NORMAL');
+    conn.pragma('foreign_keys = ON');
+    migrate(conn);
+  } catch (err) {
+    conn.close();
+    throw err;
+  }
   db = conn;
   return conn;
+}
+
+export const isCorruption = (err: unknown) => ['SQLITE_CORRUPT', 'SQLITE_NOTADB'].includes((err as { code?: string }).code ?? '');
+
+/**
+ * A corrupt database is moved aside (with its WAL), never deleted: the user
+ * may want what is left in it. Returns where it went.
+ */
+export function moveDatabaseAside(): string {
+  db?.close();
+  db = undefined;
+  const aside = `${databasePath()}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  for (const suffix of ['', '-wal', '-shm']) {
+    if (fs.existsSync(databasePath() + suffix)) fs.renameSync(databasePath() + suffix, aside + suffix);
+  }
+  return aside;
 }
 
 function migrate(conn: Database): void {

@@ -81,4 +81,10 @@ export const migrations: readonly string[] = [
   ALTER TABLE containers ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE containers ADD COLUMN stopped_by_user INTEGER NOT NULL DEFAULT 0;
   `,
+  // 5: a container being removed can no longer be started (rm -f and start
+  // serialize): the pid of the tbox removing it, 0 for none; a dead one's
+  // claim lapses
+  `
+  ALTER TABLE containers ADD COLUMN removing INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

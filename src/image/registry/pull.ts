@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { downloadsDir, imagesDir } from '../../paths.js';
-import { TboxError } from '../../errors.js';
+import { DiskFullError, TboxError } from '../../errors.js';
 import { parseReference, formatReference, familiarName, type ImageReference } from '../reference.js';
 import { addLayer, hasLayer, lookupImage, platformArchitecture, saveImage } from '../store.js';
 import type { ImageRecord } from '../../state/images.js';
@@ -37,7 +37,6 @@ const LAYER_TYPE = /^application\/vnd\.(oci\.image\.layer(\.nondistributable)?\.
 const isIndex = (m: Manifest, type: string) => Boolean(m.manifests) || /index|manifest\.list/.test(type);
 
 export class DigestMismatchError extends RegistryError {}
-export class DiskFullError extends TboxError {}
 
 /** A descriptor from a registry: its digest, size and media type checked before anything uses them. */
 function checkDescriptor(d: unknown, what: string, types?: (t: string) => boolean): Descriptor {
