@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { busyboxTar, push, skopeo, startRegistry, writeOciLayout } from '../test/registry.js';
+import { busyboxTar, push, startRegistry, writeOciLayout } from '../test/registry.js';
 import { makeTar } from '../test/tar-writer.js';
 
 interface Figure {

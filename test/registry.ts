@@ -178,7 +178,8 @@ export async function startProxy(upstream: string, mode: ProxyMode): Promise<Pro
         upRes.on('data', (c: Buffer) => chunks.push(c));
         upRes.on('end', () => {
           const body = Buffer.concat(chunks);
-          body[body.length >> 1] ^= 0xff;
+          const mid = body.length >> 1;
+          body[mid] = body[mid]! ^ 0xff;
           res.writeHead(upRes.statusCode!, upRes.headers).end(body);
         });
         return;

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { confirm } from './confirm.js';
 import { ago, humanSize, printRecords } from './format.js';
 
 export function registerImageCommands(program: Command): void {
@@ -84,6 +85,10 @@ export function registerImageCommands(program: Command): void {
     .option('-a, --all', 'all unused images, not just untagged ones', false)
     .option('-f, --force', 'do not ask', false)
     .action(async (o) => {
+      const warning = o.all
+        ? 'WARNING! This will remove all images without at least one container associated to them.'
+        : 'WARNING! This will remove all dangling images.';
+      if (!o.force && !(await confirm(warning))) return;
       const { pruneImages } = await import('../image/store.js');
       const removed = pruneImages(o.all);
       if (removed.length > 0) process.stdout.write(`Deleted Images:\n${removed.join('\n')}\n`);

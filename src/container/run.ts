@@ -62,7 +62,10 @@ export async function createContainer(opts: RunOptions): Promise<{ container: Co
   const hostname = opts.hostname ?? (network === 'host' ? hostHostname() : shortId(id));
   const restart = parseRestartPolicy(opts.restart ?? 'no');
   if (restart.name !== 'no' && opts.autoRemove) throw new InvalidArgumentError('conflicting options: --restart and --rm');
-  const spec = { ...buildSpec(image, { ...opts, hostname, network }), ip: opts.ip, restart: opts.restart };
+  // Resolved now, so a user the image lacks fails before anything is made.
+  const userSpec = opts.user || image.config.config?.User || undefined;
+  const home = userSpec ? resolveUser(userSpec, lowerDirs(image)).home : undefined;
+  const spec = { ...buildSpec(image, { ...opts, hostname, network, home }), ip: opts.ip, restart: opts.restart };
   const container: ContainerRecord = {
     id,
     name,

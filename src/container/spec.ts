@@ -21,6 +21,8 @@ export interface RunFlags {
   tty: boolean;
   interactive: boolean;
   user?: string;
+  /** The user's home from the image's passwd, for HOME (Docker sets it so). */
+  home?: string;
 }
 
 function parseEnvFile(file: string): string[] {
@@ -65,7 +67,7 @@ export function buildSpec(image: ImageRecord, flags: RunFlags): ContainerSpec {
   const user = [...flags.envFiles.flatMap(parseEnvFile), ...flags.env]
     .map(resolveEnvEntry)
     .filter((e): e is string => e !== undefined);
-  const base = [DEFAULT_PATH, `HOSTNAME=${flags.hostname}`, 'HOME=/root', ...(flags.tty ? ['TERM=xterm'] : [])];
+  const base = [DEFAULT_PATH, `HOSTNAME=${flags.hostname}`, `HOME=${flags.home || '/root'}`, ...(flags.tty ? ['TERM=xterm'] : [])];
   return {
     args,
     env: mergeEnv([base, cfg.Env ?? [], user]),

@@ -11,12 +11,18 @@ let db: Database | undefined;
 export function database(): Database {
   if (db) return db;
   fs.mkdirSync(stateDir(), { recursive: true });
+  db = openDatabase(databasePath());
+  return db;
+}
+
+/** Open and migrate a database file (or ':memory:', which the unit tests use through useDatabase). */
+export function openDatabase(file: string): Database {
   // Required here, not imported at the top, so commands that never touch
   // state (--help, --version) do not load the native module.
   const Sqlite = require('better-sqlite3') as typeof BetterSqlite3;
-  const conn = new Sqlite(databasePath());
-  // Many tbox processes share this file: wait for locks instead of failing.
+  const conn = new Sqlite(file);
   try {
+    // Many tbox processes share this file: wait for locks instead of failing.
     conn.pragma('busy_timeout = 10000');
     conn.pragma('journal_mode = WAL');
     conn.pragma('synchronous = NORMAL');
@@ -26,8 +32,12 @@ export function database(): Database {
     conn.close();
     throw err;
   }
-  db = conn;
   return conn;
+}
+
+/** Make `conn` the database this process uses (unit tests: an in-memory one). */
+export function useDatabase(conn: Database | undefined): void {
+  db = conn;
 }
 
 export const isCorruption = (err: unknown) => ['SQLITE_CORRUPT', 'SQLITE_NOTADB'].includes((err as { code?: string }).code ?? '');

@@ -36,6 +36,13 @@ export class IptablesFirewall implements Firewall {
       this.removeAll();
       return;
     }
+    run('iptables-restore', ['-w', '--noflush'], { input: this.restoreInput(networks) });
+    this.ensureJump('filter', 'FORWARD', this.forward);
+    this.ensureJump('nat', 'POSTROUTING', this.postrouting);
+  }
+
+  /** The iptables-restore input that makes tbox's chains exactly what these networks need. */
+  restoreInput(networks: readonly FirewallNetwork[]): string {
     const comment = (n: FirewallNetwork) => `-m comment --comment "tbox network ${n.name}"`;
     const filter = [
       '*filter',
@@ -58,9 +65,7 @@ export class IptablesFirewall implements Firewall {
       ...networks.map((n) => `-A ${this.postrouting} -s ${n.subnet} ! -o ${n.bridge} ${comment(n)} -j MASQUERADE`),
       'COMMIT',
     ];
-    run('iptables-restore', ['-w', '--noflush'], { input: [...filter, ...nat].join('\n') + '\n' });
-    this.ensureJump('filter', 'FORWARD', this.forward);
-    this.ensureJump('nat', 'POSTROUTING', this.postrouting);
+    return [...filter, ...nat].join('\n') + '\n';
   }
 
   private ensureJump(table: string, from: string, to: string): void {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { cliPath, makeSandbox, run, type Sandbox } from './helpers.js';
+import { cliPath, makeSandbox, run, type Sandbox } from '../helpers.js';
 
 let box: Sandbox;
 beforeAll(() => {

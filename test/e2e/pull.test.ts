@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSandbox, run, type Sandbox } from './helpers.js';
-import { makeTar } from './tar-writer.js';
-import { busyboxTar, push, skopeo, startProxy, startRegistry, writeOciLayout, type Registry } from './registry.js';
+import { makeSandbox, run, type Sandbox } from '../helpers.js';
+import { makeTar } from '../tar-writer.js';
+import { busyboxTar, push, skopeo, startProxy, startRegistry, writeOciLayout, type Registry } from '../registry.js';
 
 let box: Sandbox;
 let registry: Registry;

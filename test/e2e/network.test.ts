@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSandbox, run, sh, uniqueNet, type Sandbox } from './helpers.js';
+import { makeSandbox, run, sh, uniqueNet, type Sandbox } from '../helpers.js';
 
 let box: Sandbox;
 beforeAll(() => {
@@ -304,7 +304,7 @@ describe('firewall rules', () => {
     const net = uniqueNet();
     const prefix = `TBT${net.third}Z`;
     // dist is CommonJS (it starts faster): load it as Node would.
-    const { IptablesFirewall } = createRequire(import.meta.url)('../dist/network/firewall/iptables.js');
+    const { IptablesFirewall } = createRequire(import.meta.url)('../../dist/network/firewall/iptables.js');
     const fw = new IptablesFirewall(prefix);
     const nets = [{ name: 'idem', bridge: net.bridge, subnet: net.subnet }];
     const mine = () => run('iptables-save', []).stdout.split('\n').filter((l) => l.includes(prefix));

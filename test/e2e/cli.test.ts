@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, makeSandbox, run, type Sandbox } from './helpers.js';
+import { cliPath, makeSandbox, run, type Sandbox } from '../helpers.js';
 
 let box: Sandbox;
 beforeAll(() => {

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSandbox, type Sandbox } from './helpers.js';
-import { makeTar, type TarEntry } from './tar-writer.js';
+import { makeSandbox, type Sandbox } from '../helpers.js';
+import { makeTar, type TarEntry } from '../tar-writer.js';
 
 let box: Sandbox;
 beforeAll(() => {
