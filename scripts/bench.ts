@@ -63,7 +63,9 @@ function report(title: string, rows: Figure[], ratios: [Figure, Figure][], digit
   console.log(`\n${title}`);
   console.log(`${'what'.padEnd(62)}${'median ms'.padStart(11)}${'p95 ms'.padStart(10)}${'runs'.padStart(6)}`);
   for (const r of rows) {
-    console.log(`${r.label.padEnd(62)}${r.median.toFixed(digits).padStart(11)}${r.p95.toFixed(digits).padStart(10)}${String(r.n ?? '').padStart(6)}`);
+    console.log(
+      `${r.label.padEnd(62)}${r.median.toFixed(digits).padStart(11)}${r.p95.toFixed(digits).padStart(10)}${String(r.n ?? '').padStart(6)}`,
+    );
   }
   for (const [a, b] of ratios) {
     console.log(`  ${a.label} / ${b.label}: median ${(a.median / b.median).toFixed(2)}x, p95 ${(a.p95 / b.p95).toFixed(2)}x`);
@@ -79,11 +81,37 @@ async function benchStart() {
 
   // The floor: the least any runtime must do, by hand in one shell.
   const inContainer = `mount -t overlay overlay -o lowerdir=${layer},upperdir=${floorDir}/upper,workdir=${floorDir}/work ${floorDir}/merged && cd ${floorDir}/merged && pivot_root . . && umount -l . && exec /bin/true`;
-  const floor = measure('floor: unshare + overlay + pivot_root + exec true', 'unshare', ['--mount', '--uts', '--ipc', '--net', '--pid', '--fork', 'sh', '-c', inContainer]);
+  const floor = measure('floor: unshare + overlay + pivot_root + exec true', 'unshare', [
+    '--mount',
+    '--uts',
+    '--ipc',
+    '--net',
+    '--pid',
+    '--fork',
+    'sh',
+    '-c',
+    inContainer,
+  ]);
   const node = measure('node -e 0', process.execPath, ['-e', '0']);
-  const none = measure('tbox run --rm --network none busybox true', process.execPath, [cli, 'run', '--rm', '--network', 'none', 'busybox', 'true']);
+  const none = measure('tbox run --rm --network none busybox true', process.execPath, [
+    cli,
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    'busybox',
+    'true',
+  ]);
   const nodeFloor: Figure = { label: 'node + floor', median: node.median + floor.median, p95: node.p95 + floor.p95 };
-  report('Start-to-exit, --network none', [floor, node, none], [[none, floor], [none, node], [none, nodeFloor]]);
+  report(
+    'Start-to-exit, --network none',
+    [floor, node, none],
+    [
+      [none, floor],
+      [none, node],
+      [none, nodeFloor],
+    ],
+  );
 
   // Bridge mode: the same plus a netns, a veth pair on the bridge, an address and a route.
   const bridgeFloorScript = [
@@ -98,8 +126,20 @@ async function benchStart() {
   tbox('network', 'ls'); // creates the bench's bridge
   const bridgeFloor = measure('floor: the same + netns, veth, bridge, address by hand', 'sh', ['-c', bridgeFloorScript]);
   const bridge = measure('tbox run --rm busybox true (bridge)', process.execPath, [cli, 'run', '--rm', 'busybox', 'true']);
-  const nodeBridgeFloor: Figure = { label: 'node + bridge floor', median: node.median + bridgeFloor.median, p95: node.p95 + bridgeFloor.p95 };
-  report('Start-to-exit, bridge mode', [bridgeFloor, none, bridge], [[bridge, bridgeFloor], [bridge, nodeBridgeFloor], [bridge, none]]);
+  const nodeBridgeFloor: Figure = {
+    label: 'node + bridge floor',
+    median: node.median + bridgeFloor.median,
+    p95: node.p95 + bridgeFloor.p95,
+  };
+  report(
+    'Start-to-exit, bridge mode',
+    [bridgeFloor, none, bridge],
+    [
+      [bridge, bridgeFloor],
+      [bridge, nodeBridgeFloor],
+      [bridge, none],
+    ],
+  );
 }
 
 /** One IPAM allocation with 10,000 leases in a /16, next to a bare write transaction. */
@@ -122,7 +162,13 @@ async function benchIpam() {
   const bare: number[] = [];
   for (let i = 0; i < 200; i++) {
     ipam.push(time(() => leaseAddress(net.id, `probe${i}`)));
-    bare.push(time(() => write((db: { prepare(sql: string): { run(...a: unknown[]): unknown } }) => db.prepare('INSERT INTO bench_writes (n) VALUES (?)').run(i))));
+    bare.push(
+      time(() =>
+        write((db: { prepare(sql: string): { run(...a: unknown[]): unknown } }) =>
+          db.prepare('INSERT INTO bench_writes (n) VALUES (?)').run(i),
+        ),
+      ),
+    );
     releaseLease(`probe${i}`);
   }
   const a = stats(`IPAM allocation with ${filler} leases in a /16`, ipam);
@@ -143,14 +189,19 @@ async function benchDetached() {
   for (const n of names) tbox('run', '-d', '--name', n, 'busybox', 'sleep', '600');
   await new Promise((r) => setTimeout(r, 500));
   // Every host process tbox keeps alive for these containers: their monitors.
-  const monitors = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith(path.join(repo, 'dist', 'tbox-shim')) &&
-        fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(root);
-    } catch {
-      return false;
-    }
-  });
+  const monitors = fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return (
+          fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith(path.join(repo, 'dist', 'tbox-shim')) &&
+          fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(root)
+        );
+      } catch {
+        return false;
+      }
+    });
   const perContainer = monitors.reduce((sum, p) => sum + pss(p), 0) / COUNT;
   const { spawn } = await import('node:child_process');
   const idleNode = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
@@ -168,10 +219,27 @@ async function benchDetached() {
   console.log(`  tbox / node: ${(perContainer / nodePss).toFixed(3)}x; tbox / sleep: ${(perContainer / sleepPss).toFixed(2)}x`);
 
   const pid = JSON.parse(tbox('inspect', 'idle0'))[0].State.Pid;
-  const floor = measure('floor: nsenter -t PID -m -u -i -n -p -r true', 'nsenter', ['-t', String(pid), '-m', '-u', '-i', '-n', '-p', '-r', 'true']);
+  const floor = measure('floor: nsenter -t PID -m -u -i -n -p -r true', 'nsenter', [
+    '-t',
+    String(pid),
+    '-m',
+    '-u',
+    '-i',
+    '-n',
+    '-p',
+    '-r',
+    'true',
+  ]);
   const node = measure('node -e 0', process.execPath, ['-e', '0']);
   const exec = measure('tbox exec CTR true', process.execPath, [cli, 'exec', 'idle0', 'true']);
-  report('exec', [floor, node, exec], [[exec, floor], [exec, node]]);
+  report(
+    'exec',
+    [floor, node, exec],
+    [
+      [exec, floor],
+      [exec, node],
+    ],
+  );
   tbox('rm', '-f', ...names);
 }
 
@@ -186,7 +254,9 @@ async function benchImages() {
     const config = { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] };
     writeOciLayout(path.join(work, 'big'), [bb, big], config);
     push(path.join(work, 'big'), registry.host, 'bench/big:1');
-    const size = fs.readdirSync(path.join(work, 'big', 'blobs', 'sha256')).reduce((n, f) => n + fs.statSync(path.join(work, 'big', 'blobs', 'sha256', f)).size, 0);
+    const size = fs
+      .readdirSync(path.join(work, 'big', 'blobs', 'sha256'))
+      .reduce((n, f) => n + fs.statSync(path.join(work, 'big', 'blobs', 'sha256', f)).size, 0);
 
     const pullRuns = 5;
     const image = `${registry.host}/bench/big:1`;
@@ -195,8 +265,20 @@ async function benchImages() {
       spawnSync(process.execPath, [cli, 'image', 'prune', '-a'], { env });
     };
     const target = path.join(work, 'skopeo-dir');
-    const pull = measure(`tbox pull (${(size / 1e6).toFixed(0)} MB image, 2 layers)`, process.execPath, [cli, 'pull', image], pullRuns, forget);
-    const copy = measure('skopeo copy docker://... dir:...', 'skopeo', ['--insecure-policy', 'copy', '--src-tls-verify=false', `docker://${image}`, `dir:${target}`], pullRuns, () => fs.rmSync(target, { recursive: true, force: true }));
+    const pull = measure(
+      `tbox pull (${(size / 1e6).toFixed(0)} MB image, 2 layers)`,
+      process.execPath,
+      [cli, 'pull', image],
+      pullRuns,
+      forget,
+    );
+    const copy = measure(
+      'skopeo copy docker://... dir:...',
+      'skopeo',
+      ['--insecure-policy', 'copy', '--src-tls-verify=false', `docker://${image}`, `dir:${target}`],
+      pullRuns,
+      () => fs.rmSync(target, { recursive: true, force: true }),
+    );
     report('Pull from a registry on 127.0.0.1', [copy, pull], [[pull, copy]]);
 
     const layers = [bb, ...Array.from({ length: 19 }, (_, i) => makeTar([{ path: `layer${i}/file`, body: `layer ${i}\n` }]))];
@@ -206,8 +288,24 @@ async function benchImages() {
     push(path.join(work, 'one'), registry.host, 'bench/one:1');
     tbox('pull', `${registry.host}/bench/many:1`);
     tbox('pull', `${registry.host}/bench/one:1`);
-    const one = measure('tbox run --rm --network none (1-layer image) true', process.execPath, [cli, 'run', '--rm', '--network', 'none', `${registry.host}/bench/one:1`, 'true']);
-    const many = measure('tbox run --rm --network none (20-layer image) true', process.execPath, [cli, 'run', '--rm', '--network', 'none', `${registry.host}/bench/many:1`, 'true']);
+    const one = measure('tbox run --rm --network none (1-layer image) true', process.execPath, [
+      cli,
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      `${registry.host}/bench/one:1`,
+      'true',
+    ]);
+    const many = measure('tbox run --rm --network none (20-layer image) true', process.execPath, [
+      cli,
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      `${registry.host}/bench/many:1`,
+      'true',
+    ]);
     report('Start-to-exit by number of layers', [one, many], [[many, one]]);
   } finally {
     await registry.stop();

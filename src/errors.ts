@@ -5,7 +5,10 @@ export const EXIT_NOT_FOUND = 127;
 
 /** An error a user can act on: one line, and the exit code tbox ends with. */
 export class TboxError extends Error {
-  constructor(message: string, readonly exitCode: number = EXIT_TBOX) {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT_TBOX,
+  ) {
     super(message);
     this.name = 'TboxError';
   }
@@ -86,10 +89,14 @@ export function asTboxError(err: unknown): TboxError {
     case 'SQLITE_READONLY':
     case 'SQLITE_READONLY_DBMOVED':
     case 'SQLITE_READONLY_DIRECTORY':
-      return new TboxError(`tbox's data is read-only${where}: ${message}; tbox needs to write its state (check TBOX_ROOT and the file's permissions)`);
+      return new TboxError(
+        `tbox's data is read-only${where}: ${message}; tbox needs to write its state (check TBOX_ROOT and the file's permissions)`,
+      );
     case 'SQLITE_CORRUPT':
     case 'SQLITE_NOTADB':
-      return new TboxError(`the state database is corrupt (${message}): run 'tbox system reset -f', which moves it aside and removes what tbox made`);
+      return new TboxError(
+        `the state database is corrupt (${message}): run 'tbox system reset -f', which moves it aside and removes what tbox made`,
+      );
     case 'SQLITE_CANTOPEN':
       return new TboxError(`cannot open the state database: ${message} (was the state directory removed?)`);
     case 'EACCES':

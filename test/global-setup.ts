@@ -30,7 +30,11 @@ function snapshot() {
   return {
     netns: lines('ip', ['netns', 'list']).map((l) => l.split(' ')[0]!),
     links: lines('ip', ['-o', 'link', 'show']).map((l) => l.split(': ')[1]!.split('@')[0]!),
-    mounts: fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(TEST_PREFIX)).map((l) => l.split(' ')[4]!),
+    mounts: fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(TEST_PREFIX))
+      .map((l) => l.split(' ')[4]!),
     processes: procs.filter((p) => !p.includes('vitest')),
     roots: fs.readdirSync(os.tmpdir()).filter((d) => `${os.tmpdir()}/${d}`.startsWith(TEST_PREFIX)),
     iptables: lines('iptables-save', []).filter((l) => /TBT\d|tbt/.test(l)),

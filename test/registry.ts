@@ -50,8 +50,19 @@ export async function startRegistry(): Promise<Registry> {
   const config = path.join(dir, 'config.yml');
   fs.writeFileSync(
     config,
-    ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${dir}/data`, '  delete:', '    enabled: true',
-      'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'),
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${dir}/data`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
   );
   const proc: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
   await waitFor(`http://127.0.0.1:${port}/v2/`);
@@ -103,7 +114,9 @@ export function writeOciLayout(dir: string, layers: Buffer[], config: Record<str
     path.join(dir, 'index.json'),
     JSON.stringify({
       schemaVersion: 2,
-      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+      manifests: [
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m, annotations: { 'org.opencontainers.image.ref.name': tag } },
+      ],
     }),
   );
   return { manifestDigest: m.digest };
@@ -171,38 +184,41 @@ export async function startProxy(upstream: string, mode: ProxyMode): Promise<Pro
     }
     const headers = { ...req.headers, host: upstream };
     delete headers.authorization;
-    const up = http.request({ host: upstream.split(':')[0], port: Number(upstream.split(':')[1]), path: req.url, method: req.method, headers }, (upRes) => {
-      const isBlob = /\/blobs\/sha256:/.test(req.url ?? '') && Number(upRes.headers['content-length'] ?? 0) > 100_000;
-      if (isBlob && state.mode === 'tamper') {
-        const chunks: Buffer[] = [];
-        upRes.on('data', (c: Buffer) => chunks.push(c));
-        upRes.on('end', () => {
-          const body = Buffer.concat(chunks);
-          const mid = body.length >> 1;
-          body[mid] = body[mid]! ^ 0xff;
-          res.writeHead(upRes.statusCode!, upRes.headers).end(body);
-        });
-        return;
-      }
-      if (isBlob && state.mode === 'cut' && !cutDone) {
-        cutDone = true;
-        const half = Number(upRes.headers['content-length']) >> 1;
-        let sent = 0;
+    const up = http.request(
+      { host: upstream.split(':')[0], port: Number(upstream.split(':')[1]), path: req.url, method: req.method, headers },
+      (upRes) => {
+        const isBlob = /\/blobs\/sha256:/.test(req.url ?? '') && Number(upRes.headers['content-length'] ?? 0) > 100_000;
+        if (isBlob && state.mode === 'tamper') {
+          const chunks: Buffer[] = [];
+          upRes.on('data', (c: Buffer) => chunks.push(c));
+          upRes.on('end', () => {
+            const body = Buffer.concat(chunks);
+            const mid = body.length >> 1;
+            body[mid] = body[mid]! ^ 0xff;
+            res.writeHead(upRes.statusCode!, upRes.headers).end(body);
+          });
+          return;
+        }
+        if (isBlob && state.mode === 'cut' && !cutDone) {
+          cutDone = true;
+          const half = Number(upRes.headers['content-length']) >> 1;
+          let sent = 0;
+          res.writeHead(upRes.statusCode!, upRes.headers);
+          upRes.on('data', (c: Buffer) => {
+            if (sent >= half) return;
+            res.write(c.subarray(0, Math.min(c.length, half - sent)));
+            sent += c.length;
+            if (sent >= half) {
+              upRes.destroy();
+              res.socket?.destroy();
+            }
+          });
+          return;
+        }
         res.writeHead(upRes.statusCode!, upRes.headers);
-        upRes.on('data', (c: Buffer) => {
-          if (sent >= half) return;
-          res.write(c.subarray(0, Math.min(c.length, half - sent)));
-          sent += c.length;
-          if (sent >= half) {
-            upRes.destroy();
-            res.socket?.destroy();
-          }
-        });
-        return;
-      }
-      res.writeHead(upRes.statusCode!, upRes.headers);
-      upRes.pipe(res);
-    });
+        upRes.pipe(res);
+      },
+    );
     req.pipe(up);
   });
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));

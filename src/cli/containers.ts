@@ -193,7 +193,10 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
         for (const c of list) process.stdout.write(`${o.trunc === false ? c.id : c.id.slice(0, 12)}\n`);
         return;
       }
-      const records = list.map((c) => ({ ...psRecord(c), ...(o.trunc === false ? { ID: c.id, Command: `"${c.spec.args.join(' ')}"` } : {}) }));
+      const records = list.map((c) => ({
+        ...psRecord(c),
+        ...(o.trunc === false ? { ID: c.id, Command: `"${c.spec.args.join(' ')}"` } : {}),
+      }));
       printRecords(
         o.format,
         ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],

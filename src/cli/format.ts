@@ -3,7 +3,10 @@
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd();
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3)))
+      .join('')
+      .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -47,14 +50,14 @@ export function truncate(s: string, max: number): string {
  * --format: "table" (default), "json" (one object per line, as `docker ps
  * --format json` does), or a template such as '{{.ID}}\t{{.Names}}'.
  */
-export function printRecords(
-  format: string | undefined,
-  headers: string[],
-  keys: string[],
-  records: Record<string, unknown>[],
-): void {
+export function printRecords(format: string | undefined, headers: string[], keys: string[], records: Record<string, unknown>[]): void {
   if (!format || format === 'table') {
-    process.stdout.write(table(headers, records.map((r) => keys.map((k) => String(r[k] ?? '')))));
+    process.stdout.write(
+      table(
+        headers,
+        records.map((r) => keys.map((k) => String(r[k] ?? ''))),
+      ),
+    );
   } else if (format === 'json') {
     for (const r of records) process.stdout.write(JSON.stringify(r) + '\n');
   } else {

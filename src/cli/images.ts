@@ -31,7 +31,12 @@ export function registerImageCommands(program: Command): void {
         for (const id of new Set(records.map((r) => r.ID))) process.stdout.write(`${id}\n`);
         return;
       }
-      printRecords(o.format, ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], ['Repository', 'Tag', 'ID', 'CreatedSince', 'Size'], records);
+      printRecords(
+        o.format,
+        ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'],
+        ['Repository', 'Tag', 'ID', 'CreatedSince', 'Size'],
+        records,
+      );
     });
 
   program
@@ -39,7 +44,12 @@ export function registerImageCommands(program: Command): void {
     .description('Import a root filesystem tar(.gz) as a one-layer image')
     .argument('<file>', 'rootfs tar or tar.gz')
     .argument('[reference]', 'NAME[:TAG]')
-    .option('-c, --change <instruction>', 'apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .option(
+      '-c, --change <instruction>',
+      'apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR (repeatable)',
+      (v: string, p: string[]) => [...p, v],
+      [],
+    )
     .action(async (file: string, ref: string | undefined, o) => {
       const { importRootfs } = await import('../image/store.js');
       const { parseChanges } = await import('../image/changes.js');

@@ -73,7 +73,7 @@ export function registerNetworkCommands(program: Command): void {
 
   network
     .command('inspect')
-    .description('Show a network as JSON: subnet, gateway, bridge, and each container\'s IP, MAC and veth')
+    .description("Show a network as JSON: subnet, gateway, bridge, and each container's IP, MAC and veth")
     .argument('<network...>')
     .action(async (names: string[]) => {
       const { reconcile } = await import('../container/reconcile.js');

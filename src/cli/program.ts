@@ -10,7 +10,6 @@ import { registerImageCommands } from './images.js';
 import { registerNetworkCommands } from './networks.js';
 import { registerSystemCommands } from './system.js';
 
-
 /** With --debug: the chain of causes, each with its stack. */
 function causes(err: unknown): string {
   let out = '';

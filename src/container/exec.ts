@@ -50,11 +50,17 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   const child = start(
     shimPath,
     [
-      '--join', String(c.pid), '--cwd', cwd, '--env-fd', '3',
+      '--join',
+      String(c.pid),
+      '--cwd',
+      cwd,
+      '--env-fd',
+      '3',
       ...(opts.tty ? ['--tty', '--tee'] : []),
       ...(opts.tty && opts.interactive ? ['--interactive'] : []),
       ...(user ? ['--user', `${user.uid}:${user.gid}`] : []),
-      '--', ...opts.cmd,
+      '--',
+      ...opts.cmd,
     ],
     { stdio },
   );

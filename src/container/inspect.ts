@@ -42,7 +42,7 @@ export function inspectContainer(c: ContainerRecord) {
     State: {
       Status: c.state,
       Running: running,
-      Pid: running ? c.pid ?? 0 : 0,
+      Pid: running ? (c.pid ?? 0) : 0,
       ExitCode: c.exitCode ?? 0,
       StartedAt: c.startedAt ?? ZERO_TIME,
       FinishedAt: c.finishedAt ?? ZERO_TIME,

@@ -55,27 +55,39 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
   const dir = containerDir(c.id);
   fs.writeFileSync(envFilePath(c.id), envFileText(c.spec.env), { mode: 0o600 });
   const shimArgs = [
-    '--rootfs', path.join(dir, 'rootfs'),
-    '--lower', opts.lowerDirs.join(':'),
-    '--upper', path.join(dir, 'upper'),
-    '--work', path.join(dir, 'work'),
-    '--hostname', c.spec.hostname,
-    '--cwd', c.spec.cwd,
+    '--rootfs',
+    path.join(dir, 'rootfs'),
+    '--lower',
+    opts.lowerDirs.join(':'),
+    '--upper',
+    path.join(dir, 'upper'),
+    '--work',
+    path.join(dir, 'work'),
+    '--hostname',
+    c.spec.hostname,
+    '--cwd',
+    c.spec.cwd,
     ...(opts.user ? ['--user', `${opts.user.uid}:${opts.user.gid}`] : []),
-    '--env-file', envFilePath(c.id),
-    '--exit-file', exitFilePath(c.id),
-    '--report-fd', '3',
+    '--env-file',
+    envFilePath(c.id),
+    '--exit-file',
+    exitFilePath(c.id),
+    '--report-fd',
+    '3',
     // pid 1 waits before exec until release(): the network is in, the state is written.
-    '--sync-fd', '4',
+    '--sync-fd',
+    '4',
     ...(opts.newNetns ? ['--loopback-up'] : []),
-    '--log', logPath(c.id),
+    '--log',
+    logPath(c.id),
     // In the foreground the shim also copies the output to our terminal.
     ...(opts.stdio === 'inherit' ? ['--tee'] : []),
     ...(c.spec.tty ? ['--tty'] : []),
     ...(c.spec.tty && c.spec.interactive && opts.stdio === 'inherit' ? ['--interactive'] : []),
     ...(opts.onExit ?? []).flatMap((a) => ['--on-exit', a]),
     ...ETC_FILES.flatMap((f) => ['--bind', path.join(dir, f), `/etc/${f}`]),
-    '--', ...c.spec.args,
+    '--',
+    ...c.spec.args,
   ];
   const namespaces = ['--mount', '--uts', '--ipc', '--pid', ...(opts.newNetns ? ['--net'] : [])];
 
@@ -138,7 +150,7 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
       }
       // The shim reports pid 1's real status; if the shim itself was killed
       // there is no report, and the container died with it (PDEATHSIG).
-      const final = exitCode ?? startError?.exitCode ?? (signal ? 137 : code ?? EXIT_TBOX);
+      const final = exitCode ?? startError?.exitCode ?? (signal ? 137 : (code ?? EXIT_TBOX));
       if (!readyOutcome) settleReady(new StartError('container exited before it started', final));
       resolveExit(final);
     };

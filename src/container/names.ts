@@ -3,10 +3,50 @@ import { InvalidArgumentError } from '../errors.js';
 
 // Docker's names are adjective_surname; ours are adjective_noun from the
 // kernel parts tbox is made of.
-const ADJECTIVES = ['brave', 'calm', 'eager', 'fond', 'gentle', 'happy', 'jolly', 'keen', 'lucid', 'merry', 'nifty', 'proud',
-  'quiet', 'rapid', 'sharp', 'swift', 'tender', 'vivid', 'witty', 'zen'];
-const NOUNS = ['bridge', 'veth', 'netns', 'route', 'socket', 'inode', 'cgroup', 'overlay', 'pivot', 'clone', 'signal',
-  'packet', 'neigh', 'chain', 'table', 'mount', 'tmpfs', 'procfs', 'pty', 'futex'];
+const ADJECTIVES = [
+  'brave',
+  'calm',
+  'eager',
+  'fond',
+  'gentle',
+  'happy',
+  'jolly',
+  'keen',
+  'lucid',
+  'merry',
+  'nifty',
+  'proud',
+  'quiet',
+  'rapid',
+  'sharp',
+  'swift',
+  'tender',
+  'vivid',
+  'witty',
+  'zen',
+];
+const NOUNS = [
+  'bridge',
+  'veth',
+  'netns',
+  'route',
+  'socket',
+  'inode',
+  'cgroup',
+  'overlay',
+  'pivot',
+  'clone',
+  'signal',
+  'packet',
+  'neigh',
+  'chain',
+  'table',
+  'mount',
+  'tmpfs',
+  'procfs',
+  'pty',
+  'futex',
+];
 
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)]!;
 

@@ -6,10 +6,7 @@ import { deleteContainer, type ContainerRecord } from '../state/containers.js';
 
 /** Delete a stopped container: its writable layer, its files and its row. */
 export function destroyContainer(c: ContainerRecord): void {
-  teardown([
-    () => releaseContainerNetwork(c.id),
-    () => fs.rmSync(containerDir(c.id), { recursive: true, force: true, maxRetries: 3 }),
-  ]);
+  teardown([() => releaseContainerNetwork(c.id), () => fs.rmSync(containerDir(c.id), { recursive: true, force: true, maxRetries: 3 })]);
   // The row goes last, and only when the rest is gone: a failure above
   // leaves the container listed, for another rm to finish.
   deleteContainer(c.id);

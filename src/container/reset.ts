@@ -68,7 +68,12 @@ async function resetFromDatabase(): Promise<{ containers: number; networks: numb
     }
   }
   const networks = listNetworks().length;
-  teardown([...failures.map((f) => () => { throw f; }), removeAllNetworks]);
+  teardown([
+    ...failures.map((f) => () => {
+      throw f;
+    }),
+    removeAllNetworks,
+  ]);
   return { containers: containers.length, networks };
 }
 
@@ -83,7 +88,13 @@ export async function resetSystem(): Promise<ResetResult> {
   }
   await killShims();
   teardown([
-    ...(databaseError ? [() => { throw databaseError; }] : []),
+    ...(databaseError
+      ? [
+          () => {
+            throw databaseError;
+          },
+        ]
+      : []),
     () => ownedBridges().forEach(deleteBridge),
     () => firewall().apply([]),
     () => fs.rmSync(path.join(stateDir(), 'containers'), { recursive: true, force: true, maxRetries: 3 }),

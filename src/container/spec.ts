@@ -30,9 +30,14 @@ function parseEnvFile(file: string): string[] {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new InvalidArgumentError(`--env-file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new InvalidArgumentError(
+      `--env-file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
-  return text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 }
 
 /** KEY=VAL sets; a bare KEY copies the host's value, or is dropped if unset (as Docker does). */
@@ -55,8 +60,8 @@ export function mergeEnv(layers: string[][]): string[] {
 export function buildSpec(image: ImageRecord, flags: RunFlags): ContainerSpec {
   const cfg = image.config.config ?? {};
   // Docker: a new --entrypoint also drops the image's Cmd.
-  const entrypoint = flags.entrypoint === undefined ? cfg.Entrypoint ?? [] : flags.entrypoint === '' ? [] : [flags.entrypoint];
-  const cmd = flags.cmd.length > 0 ? flags.cmd : flags.entrypoint === undefined ? cfg.Cmd ?? [] : [];
+  const entrypoint = flags.entrypoint === undefined ? (cfg.Entrypoint ?? []) : flags.entrypoint === '' ? [] : [flags.entrypoint];
+  const cmd = flags.cmd.length > 0 ? flags.cmd : flags.entrypoint === undefined ? (cfg.Cmd ?? []) : [];
   const args = [...entrypoint, ...cmd];
   if (args.length === 0) throw new InvalidArgumentError('no command specified: give one after the image name');
 
@@ -64,9 +69,7 @@ export function buildSpec(image: ImageRecord, flags: RunFlags): ContainerSpec {
   if (!cwd.startsWith('/')) {
     throw new InvalidArgumentError(`the working directory '${cwd}' is invalid: it needs to be an absolute path`);
   }
-  const user = [...flags.envFiles.flatMap(parseEnvFile), ...flags.env]
-    .map(resolveEnvEntry)
-    .filter((e): e is string => e !== undefined);
+  const user = [...flags.envFiles.flatMap(parseEnvFile), ...flags.env].map(resolveEnvEntry).filter((e): e is string => e !== undefined);
   const base = [DEFAULT_PATH, `HOSTNAME=${flags.hostname}`, `HOME=${flags.home || '/root'}`, ...(flags.tty ? ['TERM=xterm'] : [])];
   return {
     args,

@@ -40,7 +40,15 @@ export function parseChanges(changes: string[]): ContainerConfig {
         config.User = value.trim();
         break;
       case 'EXPOSE':
-        config.ExposedPorts = { ...config.ExposedPorts, ...Object.fromEntries(value.trim().split(/\s+/).map((p) => [p.includes('/') ? p : `${p}/tcp`, {}])) };
+        config.ExposedPorts = {
+          ...config.ExposedPorts,
+          ...Object.fromEntries(
+            value
+              .trim()
+              .split(/\s+/)
+              .map((p) => [p.includes('/') ? p : `${p}/tcp`, {}]),
+          ),
+        };
         break;
       default:
         throw new InvalidArgumentError(`--change ${instruction} is not supported (CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE are)`);

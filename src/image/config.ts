@@ -57,7 +57,8 @@ export function parseImageConfig(raw: string): ImageConfig {
     for (const key of ['WorkingDir', 'User']) optionalString(c, key);
     if (isStringArray(c.Env) && c.Env.some((e) => !/^[^=\0]+=[^\0]*$/.test(e))) fail('config.Env', 'has an entry that is not KEY=VALUE');
     const ports = c.ExposedPorts;
-    if (ports !== undefined && ports !== null && (typeof ports !== 'object' || Array.isArray(ports))) fail('config.ExposedPorts', 'is not an object');
+    if (ports !== undefined && ports !== null && (typeof ports !== 'object' || Array.isArray(ports)))
+      fail('config.ExposedPorts', 'is not an object');
   }
   return cfg as unknown as ImageConfig;
 }

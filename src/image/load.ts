@@ -47,7 +47,7 @@ function fileDigestMatches(file: string, digest: string): boolean {
   const fd = fs.openSync(file, 'r');
   try {
     const buf = Buffer.alloc(1 << 20);
-    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n));
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
   } finally {
     fs.closeSync(fd);
   }
@@ -64,7 +64,8 @@ function blobPath(root: string, digest: unknown): string {
 
 /** A JSON document of the archive's, at most 4 MiB (as containerd caps manifests), with one line if it is not JSON. */
 function readJson<T>(file: string): T {
-  if (fs.statSync(file).size > MAX_CONFIG_BYTES) throw new UnsafeArchiveError(`refusing archive: ${path.basename(file)} is larger than ${MAX_CONFIG_BYTES} bytes`);
+  if (fs.statSync(file).size > MAX_CONFIG_BYTES)
+    throw new UnsafeArchiveError(`refusing archive: ${path.basename(file)} is larger than ${MAX_CONFIG_BYTES} bytes`);
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
   } catch {
@@ -73,7 +74,8 @@ function readJson<T>(file: string): T {
 }
 
 const readConfig = (file: string) => {
-  if (fs.statSync(file).size > MAX_CONFIG_BYTES) throw new UnsafeArchiveError(`refusing archive: image config is larger than ${MAX_CONFIG_BYTES} bytes`);
+  if (fs.statSync(file).size > MAX_CONFIG_BYTES)
+    throw new UnsafeArchiveError(`refusing archive: image config is larger than ${MAX_CONFIG_BYTES} bytes`);
   return fs.readFileSync(file, 'utf8');
 };
 
@@ -95,9 +97,16 @@ async function loadDockerSave(root: string): Promise<string[]> {
   const entries = readJson<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(inside(root, 'manifest.json'));
   const out: string[] = [];
   for (const e of entries) {
-    if (typeof e.Config !== 'string' || !Array.isArray(e.Layers)) throw new InvalidArgumentError('archive manifest.json has an entry without Config or Layers');
+    if (typeof e.Config !== 'string' || !Array.isArray(e.Layers))
+      throw new InvalidArgumentError('archive manifest.json has an entry without Config or Layers');
     const rawConfig = readConfig(inside(root, e.Config));
-    out.push(...(await importImage(rawConfig, e.Layers.map((l) => inside(root, l)), e.RepoTags ?? [])));
+    out.push(
+      ...(await importImage(
+        rawConfig,
+        e.Layers.map((l) => inside(root, l)),
+        e.RepoTags ?? [],
+      )),
+    );
   }
   return out;
 }
@@ -127,7 +136,8 @@ async function loadOciLayout(root: string): Promise<string[]> {
   for (const top of index.manifests) {
     const d = resolveManifest(root, top);
     const manifest = readJson<{ config: Descriptor; layers: Descriptor[] }>(blobPath(root, d.digest));
-    if (!manifest.config || !Array.isArray(manifest.layers)) throw new InvalidArgumentError(`archive manifest ${d.digest} has no config or layers`);
+    if (!manifest.config || !Array.isArray(manifest.layers))
+      throw new InvalidArgumentError(`archive manifest ${d.digest} has no config or layers`);
     const rawConfig = readConfig(blobPath(root, manifest.config.digest));
     const layers = manifest.layers.map((l) => {
       if (/zstd/.test(l.mediaType ?? '')) throw new TboxError('zstd-compressed layers are not supported yet');

@@ -34,7 +34,9 @@ function validDomain(domain: string): boolean {
 }
 
 function invalid(ref: string): never {
-  throw new InvalidArgumentError(`invalid reference format: "${ref.slice(0, 300)}" (expected [REGISTRY/]NAME[:TAG|@sha256:DIGEST], lowercase)`);
+  throw new InvalidArgumentError(
+    `invalid reference format: "${ref.slice(0, 300)}" (expected [REGISTRY/]NAME[:TAG|@sha256:DIGEST], lowercase)`,
+  );
 }
 
 /** Parse and normalise NAME[:TAG|@DIGEST] (tag defaults to latest). */

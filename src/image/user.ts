@@ -32,7 +32,8 @@ function readFromLayers(lowerDirs: string[], rel: string): string {
     }
     if (!st) continue; // not in this layer
     if (p !== path.join(dir, rel) || !st.isFile()) return '';
-    if (st.size > MAX_TABLE_BYTES) throw new InvalidArgumentError(`the image's /${rel} is larger than ${MAX_TABLE_BYTES} bytes: refusing to read it`);
+    if (st.size > MAX_TABLE_BYTES)
+      throw new InvalidArgumentError(`the image's /${rel} is larger than ${MAX_TABLE_BYTES} bytes: refusing to read it`);
     const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     try {
       return fs.readFileSync(fd, 'utf8');

@@ -68,7 +68,14 @@ function realize(db: Database, net: NetworkRecord): void {
   }
 }
 
-function newRecord(name: string, subnet: Cidr, gatewayText: string | undefined, bridge: string, isDefault: boolean, id: string): NetworkRecord {
+function newRecord(
+  name: string,
+  subnet: Cidr,
+  gatewayText: string | undefined,
+  bridge: string,
+  isDefault: boolean,
+  id: string,
+): NetworkRecord {
   if (subnet.prefix > 30) throw new InvalidArgumentError(`subnet ${formatCidr(subnet)} is too small: use /30 or larger`);
   const gateway = gatewayText === undefined ? subnet.base + 1 : parseIp(gatewayText);
   if (!contains(subnet, gateway) || gateway === subnet.base || gateway === broadcast(subnet)) {

@@ -120,8 +120,10 @@ export function findContainer(ref: string): ContainerRecord {
 export function markRunning(id: string, shimPid: number, shimStartTicks: number | null, pid: number, startedAt: string): void {
   write((db) =>
     db
-      .prepare(`UPDATE containers SET state = 'running', shim_pid = ?, shim_start_ticks = ?, pid = ?, started_at = ?,
-                finished_at = NULL, exit_code = NULL WHERE id = ?`)
+      .prepare(
+        `UPDATE containers SET state = 'running', shim_pid = ?, shim_start_ticks = ?, pid = ?, started_at = ?,
+                finished_at = NULL, exit_code = NULL WHERE id = ?`,
+      )
       .run(shimPid, shimStartTicks, pid, startedAt, id),
   );
 }
@@ -135,7 +137,8 @@ export function markRunning(id: string, shimPid: number, shimStartTicks: number 
 export function claimStart(id: string): 'claimed' | 'running' | 'removing' {
   const self = readProcStat(process.pid);
   return write((db) => {
-    const row = db.prepare('SELECT state, removing FROM containers WHERE id = ?').get(id) as { state: string; removing: number } | undefined;
+    const row = db.prepare('SELECT state, removing FROM containers WHERE id = ?').get(id) as
+      { state: string; removing: number } | undefined;
     if (!row || isAlive(row.removing, null)) return 'removing';
     if (row.state === 'running') return 'running';
     db.prepare(`UPDATE containers SET state = 'running', shim_pid = ?, shim_start_ticks = ?, pid = NULL WHERE id = ?`).run(
@@ -154,8 +157,10 @@ export function claimStart(id: string): 'claimed' | 'running' | 'removing' {
 export function abandonStart(id: string): void {
   write((db) =>
     db
-      .prepare(`UPDATE containers SET state = CASE WHEN started_at IS NULL THEN 'created' ELSE 'exited' END,
-                shim_pid = NULL, shim_start_ticks = NULL, pid = NULL WHERE id = ? AND pid IS NULL`)
+      .prepare(
+        `UPDATE containers SET state = CASE WHEN started_at IS NULL THEN 'created' ELSE 'exited' END,
+                shim_pid = NULL, shim_start_ticks = NULL, pid = NULL WHERE id = ? AND pid IS NULL`,
+      )
       .run(id),
   );
 }
@@ -171,7 +176,8 @@ export function releaseRemoval(id: string): void {
  */
 export function claimRemoval(id: string, force: boolean): 'claimed' | 'running' | 'removing' | 'gone' {
   return write((db) => {
-    const row = db.prepare('SELECT state, removing FROM containers WHERE id = ?').get(id) as { state: string; removing: number } | undefined;
+    const row = db.prepare('SELECT state, removing FROM containers WHERE id = ?').get(id) as
+      { state: string; removing: number } | undefined;
     if (!row) return 'gone';
     if (isAlive(row.removing, null)) return 'removing';
     if (row.state === 'running' && !force) return 'running';
@@ -195,8 +201,10 @@ export function markExited(id: string, exitCode: number, finishedAt: string): bo
   return write(
     (db) =>
       db
-        .prepare(`UPDATE containers SET state = 'exited', exit_code = ?, finished_at = ?, pid = NULL
-                  WHERE id = ? AND state != 'exited'`)
+        .prepare(
+          `UPDATE containers SET state = 'exited', exit_code = ?, finished_at = ?, pid = NULL
+                  WHERE id = ? AND state != 'exited'`,
+        )
         .run(exitCode, finishedAt, id).changes === 1,
   );
 }

@@ -61,8 +61,7 @@ export function imageIdsByPrefix(prefix: string): string[] {
 
 export function imageIdByTag(repository: string, tag: string): string | undefined {
   const row = database().prepare('SELECT image_id FROM tags WHERE repository = ? AND tag = ?').get(repository, tag) as
-    | { image_id: string }
-    | undefined;
+    { image_id: string } | undefined;
   return row?.image_id;
 }
 
@@ -93,12 +92,13 @@ export function saveImage(id: string, config: ImageConfig, size: number, reposit
 
 export function imageIdByDigest(repository: string, digest: string): string | undefined {
   return database().prepare('SELECT image_id FROM digests WHERE repository = ? AND digest = ?').pluck().get(repository, digest) as
-    | string
-    | undefined;
+    string | undefined;
 }
 
 export function saveDigest(repository: string, digest: string, imageId: string): void {
-  write((db) => db.prepare('INSERT OR REPLACE INTO digests (repository, digest, image_id) VALUES (?, ?, ?)').run(repository, digest, imageId));
+  write((db) =>
+    db.prepare('INSERT OR REPLACE INTO digests (repository, digest, image_id) VALUES (?, ?, ?)').run(repository, digest, imageId),
+  );
 }
 
 export function tagImage(imageId: string, repository: string, tag: string): void {

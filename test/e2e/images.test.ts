@@ -38,7 +38,11 @@ describe('tbox import / images / rmi', () => {
     const images = box.tbox(['images']).stdout;
     expect(images).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\n/);
     expect(images).toMatch(/\nmini\s+1\.0\s+[0-9a-f]{12}\s+.*ago\s+[\d.]+[kM]B\n/);
-    const json = box.tbox(['images', '--format', 'json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const json = box
+      .tbox(['images', '--format', 'json'])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(json.map((i) => i.Repository).sort()).toEqual(['busybox', 'mini']);
   });
 
@@ -76,17 +80,38 @@ describe('tbox import / images / rmi', () => {
 
   const sentinel = '/tmp/tbox-escape-sentinel';
   const hostile: [string, TarEntry[]][] = [
-    ['a ../ path', [{ path: 'bin/' , type: 'dir' }, { path: `../../../../../..${sentinel}`, body: 'pwned' }]],
+    [
+      'a ../ path',
+      [
+        { path: 'bin/', type: 'dir' },
+        { path: `../../../../../..${sentinel}`, body: 'pwned' },
+      ],
+    ],
     ['an absolute path', [{ path: sentinel, body: 'pwned' }]],
-    ['a write through a symlink', [{ path: 'evil', type: 'symlink', linkpath: '/tmp' }, { path: 'evil/tbox-escape-sentinel', body: 'pwned' }]],
-    ['a symlink swapped for a directory, then written through', [
-      { path: 'evil', type: 'symlink', linkpath: '/tmp' },
-      { path: 'evil/', type: 'dir' },
-      { path: 'evil/tbox-escape-sentinel', body: 'pwned' },
-    ]],
+    [
+      'a write through a symlink',
+      [
+        { path: 'evil', type: 'symlink', linkpath: '/tmp' },
+        { path: 'evil/tbox-escape-sentinel', body: 'pwned' },
+      ],
+    ],
+    [
+      'a symlink swapped for a directory, then written through',
+      [
+        { path: 'evil', type: 'symlink', linkpath: '/tmp' },
+        { path: 'evil/', type: 'dir' },
+        { path: 'evil/tbox-escape-sentinel', body: 'pwned' },
+      ],
+    ],
     ['a hardlink to a file outside', [{ path: 'passwd', type: 'hardlink', linkpath: '../../../../../../etc/passwd' }]],
     ['an absolute hardlink', [{ path: 'passwd', type: 'hardlink', linkpath: '/etc/passwd' }]],
-    ['a hardlink through a symlink', [{ path: 'etc', type: 'symlink', linkpath: '/etc' }, { path: 'shadow', type: 'hardlink', linkpath: 'etc/passwd' }]],
+    [
+      'a hardlink through a symlink',
+      [
+        { path: 'etc', type: 'symlink', linkpath: '/etc' },
+        { path: 'shadow', type: 'hardlink', linkpath: 'etc/passwd' },
+      ],
+    ],
     ['a device node', [{ path: 'null', type: 'chardev' }]],
   ];
 

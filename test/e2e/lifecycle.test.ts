@@ -10,16 +10,27 @@ beforeAll(() => {
 afterAll(() => box.cleanup());
 
 const inspect = (ref: string) => JSON.parse(box.tbox(['inspect', ref]).stdout)[0];
-const psLine = (name: string) => box.tbox(['ps', '-a', '--format', '{{.Names}}|{{.Status}}']).stdout.split('\n').find((l) => l.startsWith(`${name}|`));
-const links = () => run('ip', ['-o', 'link', 'show']).stdout.split('\n').filter(Boolean).map((l) => l.split(': ')[1]!.split('@')[0]!);
+const psLine = (name: string) =>
+  box
+    .tbox(['ps', '-a', '--format', '{{.Names}}|{{.Status}}'])
+    .stdout.split('\n')
+    .find((l) => l.startsWith(`${name}|`));
+const links = () =>
+  run('ip', ['-o', 'link', 'show'])
+    .stdout.split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(': ')[1]!.split('@')[0]!);
 const shims = () =>
-  fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(box.root);
-    } catch {
-      return false;
-    }
-  });
+  fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(box.root);
+      } catch {
+        return false;
+      }
+    });
 
 async function eventually(check: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -36,8 +47,20 @@ describe('detached containers', () => {
     const net = uniqueNet();
     box.tbox(['network', 'create', '--subnet', net.subnet, '-o', `com.docker.network.bridge.name=${net.bridge}`, 'life']);
     const t0 = Date.now();
-    const r = box.tbox(['run', '-d', '--name', 'svc', '--network', 'life', '--ip', `${net.prefix}.42`, 'busybox', 'sh', '-c',
-      'echo boot $(cat /data 2>/dev/null); echo hello > /data; trap "echo bye; exit 0" TERM; while true; do sleep 0.1; done']);
+    const r = box.tbox([
+      'run',
+      '-d',
+      '--name',
+      'svc',
+      '--network',
+      'life',
+      '--ip',
+      `${net.prefix}.42`,
+      'busybox',
+      'sh',
+      '-c',
+      'echo boot $(cat /data 2>/dev/null); echo hello > /data; trap "echo bye; exit 0" TERM; while true; do sleep 0.1; done',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^[0-9a-f]{32}\n$/);
     expect(Date.now() - t0).toBeLessThan(10_000);
@@ -175,7 +198,9 @@ describe('at scale', () => {
     const linksBefore = links().sort();
     const names = Array.from({ length: 100 }, (_, i) => `h${i}`);
     for (let i = 0; i < names.length; i += 10) {
-      const batch = await Promise.all(names.slice(i, i + 10).map((n) => spawnTbox(['run', '-d', '--name', n, '--network', 'hundred', 'busybox', 'sleep', '600'])));
+      const batch = await Promise.all(
+        names.slice(i, i + 10).map((n) => spawnTbox(['run', '-d', '--name', n, '--network', 'hundred', 'busybox', 'sleep', '600'])),
+      );
       expect(batch.filter((b) => b.code !== 0)).toEqual([]);
     }
     expect(box.tbox(['ps', '-q']).stdout.trim().split('\n')).toHaveLength(100);
@@ -194,11 +219,26 @@ describe('at scale', () => {
 
 describe('restart policies', () => {
   it('on-failure:2 restarts a failing container twice, keeping its rootfs', async () => {
-    box.tbox(['run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo run >> /runs; cat /runs | wc -l; exit 3']);
+    box.tbox([
+      'run',
+      '-d',
+      '--name',
+      'flaky',
+      '--restart',
+      'on-failure:2',
+      'busybox',
+      'sh',
+      '-c',
+      'echo run >> /runs; cat /runs | wc -l; exit 3',
+    ]);
     await eventually(() => inspect('flaky').RestartCount === 2 && inspect('flaky').State.Status === 'exited', 20_000);
     await new Promise((r) => setTimeout(r, 1000)); // no third run comes
     expect(box.tbox(['logs', 'flaky']).stdout).toBe('1\n2\n3\n');
-    expect(inspect('flaky')).toMatchObject({ RestartCount: 2, State: { ExitCode: 3 }, HostConfig: { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 2 } } });
+    expect(inspect('flaky')).toMatchObject({
+      RestartCount: 2,
+      State: { ExitCode: 3 },
+      HostConfig: { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 2 } },
+    });
     box.tbox(['rm', 'flaky']);
   });
 
@@ -214,7 +254,9 @@ describe('restart policies', () => {
   });
 
   it('refuses --restart with --rm, and a bad policy', () => {
-    expect(box.tbox(['run', '--rm', '--restart', 'always', 'busybox', 'true']).stderr).toBe('tbox: conflicting options: --restart and --rm\n');
+    expect(box.tbox(['run', '--rm', '--restart', 'always', 'busybox', 'true']).stderr).toBe(
+      'tbox: conflicting options: --restart and --rm\n',
+    );
     expect(box.tbox(['run', '--restart', 'sometimes', 'busybox', 'true']).stderr).toMatch(/invalid restart policy "sometimes"/);
   });
 });

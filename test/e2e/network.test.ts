@@ -15,11 +15,23 @@ afterAll(() => box.cleanup());
 
 const inspect = (ref: string) => JSON.parse(box.tbox(['inspect', ref]).stdout)[0];
 const ipOf = (ref: string) => inspect(ref).NetworkSettings.IPAddress as string;
-const links = () => run('ip', ['-o', 'link', 'show']).stdout.split('\n').filter(Boolean).map((l) => l.split(': ')[1]!.split('@')[0]!).sort();
-const tboxRules = () => run('iptables-save', []).stdout.split('\n').filter((l) => l.includes(box.env.TBOX_CHAIN_PREFIX!));
+const links = () =>
+  run('ip', ['-o', 'link', 'show'])
+    .stdout.split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(': ')[1]!.split('@')[0]!)
+    .sort();
+const tboxRules = () =>
+  run('iptables-save', [])
+    .stdout.split('\n')
+    .filter((l) => l.includes(box.env.TBOX_CHAIN_PREFIX!));
 /** A connected route on the host, on a veth of the test's own (this kernel has no dummy driver). */
 const addHostRoute = (dev: string, address: string) =>
-  expect(sh(`ip link add ${dev} type veth peer name ${dev}p && ip addr add ${address} dev ${dev} && ip link set ${dev}p up && ip link set ${dev} up`).code).toBe(0);
+  expect(
+    sh(
+      `ip link add ${dev} type veth peer name ${dev}p && ip addr add ${address} dev ${dev} && ip link set ${dev}p up && ip link set ${dev} up`,
+    ).code,
+  ).toBe(0);
 const startDetached = (name: string, args: string[] = []) => {
   const r = box.tbox(['run', '-d', '--name', name, ...args, 'busybox', 'sleep', '600']);
   expect(r.stderr).toBe('');
@@ -67,7 +79,13 @@ describe('the default bridge network', () => {
   });
 
   it('gives each container eth0, lo up, a default route via the gateway, and /etc/hosts with its IP', () => {
-    const out = box.tbox(['exec', 'app3', 'sh', '-c', 'ip -o link | cut -d: -f2 | tr -d " " | cut -d@ -f1; ip route; cat /etc/hosts']).stdout;
+    const out = box.tbox([
+      'exec',
+      'app3',
+      'sh',
+      '-c',
+      'ip -o link | cut -d: -f2 | tr -d " " | cut -d@ -f1; ip route; cat /etc/hosts',
+    ]).stdout;
     const gateway = box.env.TBOX_BRIDGE_SUBNET!.replace(/0\/24$/, '1');
     expect(out).toMatch(/^lo\neth0\n/);
     expect(out).toContain(`default via ${gateway} dev eth0`);
@@ -90,7 +108,7 @@ describe('the default bridge network', () => {
     expect(run('ip', ['-o', 'link', 'show', app3.HostVeth]).stdout).toContain(`master ${box.env.TBOX_BRIDGE}`);
   });
 
-  it('rm, and kill -9 behind tbox\'s back, leave no veth and no lease', () => {
+  it("rm, and kill -9 behind tbox's back, leave no veth and no lease", () => {
     const veth3 = inspect('app3').NetworkSettings.Networks.bridge.HostVeth;
     const veth4 = inspect('app4').NetworkSettings.Networks.bridge.HostVeth;
     expect(box.tbox(['rm', '-f', 'app3']).code).toBe(0);
@@ -120,9 +138,11 @@ async function withUpstream(body: (upstreamIp: string, hostIp: string) => Promis
   const [hostIp, upstreamIp] = [`${up.prefix}.1`, `${up.prefix}.2`];
   let listener: ReturnType<typeof spawn> | undefined;
   try {
-    expect(sh(`ip netns add ${ns} && ip link add ${hostSide} type veth peer name eth0 netns ${ns} &&
+    expect(
+      sh(`ip netns add ${ns} && ip link add ${hostSide} type veth peer name eth0 netns ${ns} &&
       ip addr add ${hostIp}/30 dev ${hostSide} && ip link set ${hostSide} up &&
-      ip -n ${ns} addr add ${upstreamIp}/30 dev eth0 && ip -n ${ns} link set eth0 up && ip -n ${ns} link set lo up`).code).toBe(0);
+      ip -n ${ns} addr add ${upstreamIp}/30 dev eth0 && ip -n ${ns} link set eth0 up && ip -n ${ns} link set lo up`).code,
+    ).toBe(0);
     const server = `require("net").createServer(s=>s.end(s.remoteAddress+"\\n")).listen(8080,"0.0.0.0",()=>console.log("ready")) // tbt`;
     listener = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', server], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise((r) => listener!.stdout!.once('data', r));
@@ -167,7 +187,19 @@ describe('user-defined networks', () => {
   it('are isolated from each other but reach their own members', () => {
     const [a, b] = [uniqueNet(), uniqueNet()];
     expect(box.tbox(['network', 'create', '--subnet', a.subnet, '-o', `com.docker.network.bridge.name=${a.bridge}`, 'neta']).code).toBe(0);
-    expect(box.tbox(['network', 'create', '--subnet', b.subnet, '--gateway', `${b.prefix}.254`, '-o', `com.docker.network.bridge.name=${b.bridge}`, 'netb']).code).toBe(0);
+    expect(
+      box.tbox([
+        'network',
+        'create',
+        '--subnet',
+        b.subnet,
+        '--gateway',
+        `${b.prefix}.254`,
+        '-o',
+        `com.docker.network.bridge.name=${b.bridge}`,
+        'netb',
+      ]).code,
+    ).toBe(0);
     startDetached('a1', ['--network', 'neta']);
     startDetached('a2', ['--network', 'neta', '--ip', `${a.prefix}.77`]);
     startDetached('b1', ['--network', 'netb']);
@@ -193,7 +225,9 @@ describe('user-defined networks', () => {
     const net = uniqueNet();
     box.tbox(['network', 'create', '--subnet', net.subnet, '-o', `com.docker.network.bridge.name=${net.bridge}`, 'crowd']);
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => box.tboxAsync(['run', '-d', '--name', `c${i}`, '--network', 'crowd', 'busybox', 'sleep', '600'])),
+      Array.from({ length: 50 }, (_, i) =>
+        box.tboxAsync(['run', '-d', '--name', `c${i}`, '--network', 'crowd', 'busybox', 'sleep', '600']),
+      ),
     );
     expect(results.filter((r) => r.code !== 0)).toEqual([]);
     expect(results.map((r) => r.stderr).join('')).not.toMatch(/busy|locked/i);
@@ -265,7 +299,10 @@ describe('bad network input: one line, exit 125, nothing left behind', () => {
     // A host route of the test's own; nothing is sent to it.
     addHostRoute(d.bridge, `${d.prefix}.1/24`);
     try {
-      expectFail(['network', 'create', '--subnet', d.subnet, 'third'], new RegExp(`overlaps host route ${d.subnet.replace(/\./g, '\\.')} dev ${d.bridge}`));
+      expectFail(
+        ['network', 'create', '--subnet', d.subnet, 'third'],
+        new RegExp(`overlaps host route ${d.subnet.replace(/\./g, '\\.')} dev ${d.bridge}`),
+      );
     } finally {
       sh(`ip link del ${d.bridge}`);
     }
@@ -307,7 +344,10 @@ describe('firewall rules', () => {
     const { IptablesFirewall } = createRequire(import.meta.url)('../../dist/network/firewall/iptables.js');
     const fw = new IptablesFirewall(prefix);
     const nets = [{ name: 'idem', bridge: net.bridge, subnet: net.subnet }];
-    const mine = () => run('iptables-save', []).stdout.split('\n').filter((l) => l.includes(prefix));
+    const mine = () =>
+      run('iptables-save', [])
+        .stdout.split('\n')
+        .filter((l) => l.includes(prefix));
     try {
       fw.apply(nets);
       const once = mine();

@@ -19,7 +19,11 @@ let bbTar: Buffer;
 const busyboxConfig = { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] };
 /** Incompressible, so its gzipped layer is big enough to cut or tamper with mid-way. */
 const randomText = (n: number) => randomBytes(n / 2).toString('hex');
-const layersInStore = () => fs.readdirSync(path.join(box.root, 'images', 'layers')).filter((d) => !d.startsWith('.')).sort();
+const layersInStore = () =>
+  fs
+    .readdirSync(path.join(box.root, 'images', 'layers'))
+    .filter((d) => !d.startsWith('.'))
+    .sort();
 
 beforeAll(async () => {
   box = makeSandbox();
@@ -27,7 +31,12 @@ beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'tbox-test-images-'));
   bbTar = busyboxTar();
   // one layer: tbox's busybox rootfs, with a config like a real image's
-  writeOciLayout(path.join(work, 'bb'), [bbTar], { ...busyboxConfig, WorkingDir: '/srv', Env: [...busyboxConfig.Env, 'FROM_IMAGE=yes'], ExposedPorts: { '80/tcp': {} } });
+  writeOciLayout(path.join(work, 'bb'), [bbTar], {
+    ...busyboxConfig,
+    WorkingDir: '/srv',
+    Env: [...busyboxConfig.Env, 'FROM_IMAGE=yes'],
+    ExposedPorts: { '80/tcp': {} },
+  });
   push(path.join(work, 'bb'), registry.host, 'test/bb:1');
 });
 
@@ -76,20 +85,44 @@ describe('tbox pull', () => {
   it('applies whiteouts across five layers: deleted files and opaque directories', () => {
     const layers = [
       bbTar,
-      makeTar([{ path: 'data/', type: 'dir' }, { path: 'data/old', body: 'old\n' }, { path: 'data/keep/', type: 'dir' }, { path: 'etc/layer2', body: '2\n' }]),
-      makeTar([{ path: 'bin/.wh.vi', body: '' }, { path: 'etc/layer3', body: '3\n' }]),
-      makeTar([{ path: 'data/', type: 'dir' }, { path: 'data/.wh..wh..opq', body: '' }, { path: 'data/new', body: 'new\n' }]),
-      makeTar([{ path: 'etc/.wh.layer2', body: '' }, { path: 'etc/layer5', body: '5\n' }]),
+      makeTar([
+        { path: 'data/', type: 'dir' },
+        { path: 'data/old', body: 'old\n' },
+        { path: 'data/keep/', type: 'dir' },
+        { path: 'etc/layer2', body: '2\n' },
+      ]),
+      makeTar([
+        { path: 'bin/.wh.vi', body: '' },
+        { path: 'etc/layer3', body: '3\n' },
+      ]),
+      makeTar([
+        { path: 'data/', type: 'dir' },
+        { path: 'data/.wh..wh..opq', body: '' },
+        { path: 'data/new', body: 'new\n' },
+      ]),
+      makeTar([
+        { path: 'etc/.wh.layer2', body: '' },
+        { path: 'etc/layer5', body: '5\n' },
+      ]),
     ];
     writeOciLayout(path.join(work, 'five'), layers, busyboxConfig);
     push(path.join(work, 'five'), registry.host, 'test/five:1');
     expect(box.tbox(['pull', `${registry.host}/test/five:1`]).code).toBe(0);
-    const r = box.tbox(['run', '--rm', `${registry.host}/test/five:1`, 'sh', '-c', 'ls /data; ls /etc | grep layer; test -e /bin/vi || echo no-vi; test -e /bin/ls && echo has-ls']);
+    const r = box.tbox([
+      'run',
+      '--rm',
+      `${registry.host}/test/five:1`,
+      'sh',
+      '-c',
+      'ls /data; ls /etc | grep layer; test -e /bin/vi || echo no-vi; test -e /bin/ls && echo has-ls',
+    ]);
     expect(r.stdout).toBe('new\nlayer3\nlayer5\nno-vi\nhas-ls\n');
   });
 
   it('chooses linux/amd64 from a manifest list', async () => {
-    const manifest = await fetch(`http://${registry.host}/v2/test/bb/manifests/1`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    const manifest = await fetch(`http://${registry.host}/v2/test/bb/manifests/1`, {
+      headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
     const digest = manifest.headers.get('docker-content-digest')!;
     const size = Number(manifest.headers.get('content-length'));
     await manifest.body?.cancel();

@@ -41,7 +41,9 @@ describe('tbox run', () => {
     const marker = fs.mkdtempSync(path.join(os.tmpdir(), 'tbox-marker-'));
     fs.writeFileSync(path.join(marker, 'secret'), 'host');
     try {
-      const r = runIn(`test -e ${marker}/secret && echo visible; test -e ${box.root} && echo root-visible; cat /proc/1/mountinfo | grep -c ' / / ' ; echo done`);
+      const r = runIn(
+        `test -e ${marker}/secret && echo visible; test -e ${box.root} && echo root-visible; cat /proc/1/mountinfo | grep -c ' / / ' ; echo done`,
+      );
       expect(r.stdout).toBe('1\ndone\n');
     } finally {
       fs.rmSync(marker, { recursive: true });
@@ -71,7 +73,7 @@ describe('tbox run', () => {
     expect(r.code).toBe(code);
   });
 
-  it('reports 137 when pid 1 is SIGKILLed from outside (not unshare\'s 1)', async () => {
+  it("reports 137 when pid 1 is SIGKILLed from outside (not unshare's 1)", async () => {
     const child = spawn(process.execPath, [cliPath, 'run', '--name', 'victim', 'busybox', 'sleep', '30'], { env: box.env });
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     let pid = 0;
@@ -96,7 +98,10 @@ describe('tbox run', () => {
   });
 
   it("--network host shows the host's interfaces", () => {
-    const host = run('ip', ['-o', 'link', 'show']).stdout.split('\n').filter(Boolean).map((l) => l.split(': ')[1]!.split('@')[0]);
+    const host = run('ip', ['-o', 'link', 'show'])
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(': ')[1]!.split('@')[0]);
     const r = runIn('ip -o link show | cut -d: -f2 | tr -d " " | cut -d@ -f1', ['--network', 'host']);
     expect(r.stdout.trim().split('\n').sort()).toEqual(host.sort());
   });
@@ -105,8 +110,20 @@ describe('tbox run', () => {
     const envFile = path.join(box.root, 'env');
     fs.writeFileSync(envFile, '# comment\nFROM_FILE=1\nOVERRIDDEN=file\n');
     const r = box.tbox([
-      'run', '--rm', '-e', 'A=b c', '--env-file', envFile, '-e', 'OVERRIDDEN=flag', '-w', '/tmp/work',
-      'busybox', 'sh', '-c', 'echo "$A|$FROM_FILE|$OVERRIDDEN|$(pwd)|$HOME|$PATH"',
+      'run',
+      '--rm',
+      '-e',
+      'A=b c',
+      '--env-file',
+      envFile,
+      '-e',
+      'OVERRIDDEN=flag',
+      '-w',
+      '/tmp/work',
+      'busybox',
+      'sh',
+      '-c',
+      'echo "$A|$FROM_FILE|$OVERRIDDEN|$(pwd)|$HOME|$PATH"',
     ]);
     expect(r.stdout).toBe('b c|1|flag|/tmp/work|/root|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n');
     const ep = box.tbox(['run', '--rm', '--entrypoint', 'echo', 'busybox', 'from', 'entrypoint']);
@@ -120,7 +137,7 @@ describe('tbox run', () => {
     box.tbox(['rm', 'withtty']);
   });
 
-  it('-u runs as a user named in the image\'s /etc/passwd', () => {
+  it("-u runs as a user named in the image's /etc/passwd", () => {
     expect(box.tbox(['run', '--rm', '-u', 'nobody', 'busybox', 'id']).stdout).toBe('uid=65534(nobody) gid=65534(nogroup)\n');
   });
 

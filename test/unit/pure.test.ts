@@ -167,8 +167,12 @@ describe('error lists', () => {
   it('system errors become one actionable line', () => {
     const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', path: '/x' });
     expect(asTboxError(enospc).message).toBe('no space left on device (/x): free some space (tbox image prune, tbox rm) and try again');
-    expect(asTboxError(Object.assign(new Error('file is not a database'), { code: 'SQLITE_NOTADB' })).message).toMatch(/corrupt.*system reset -f/);
-    expect(asTboxError(Object.assign(new Error('attempt to write a readonly database'), { code: 'SQLITE_READONLY' })).message).toMatch(/read-only/);
+    expect(asTboxError(Object.assign(new Error('file is not a database'), { code: 'SQLITE_NOTADB' })).message).toMatch(
+      /corrupt.*system reset -f/,
+    );
+    expect(asTboxError(Object.assign(new Error('attempt to write a readonly database'), { code: 'SQLITE_READONLY' })).message).toMatch(
+      /read-only/,
+    );
     expect(asTboxError(new Error('line one\n    at stack')).message).toBe('line one');
   });
 });

@@ -5,7 +5,15 @@ import { migrations } from '../../src/state/migrations.js';
 import { insertNetwork, leaseOf, type NetworkRecord } from '../../src/state/networks.js';
 import { leaseAddress, releaseLease } from '../../src/network/ipam.js';
 import { formatIp, parseCidr, parseIp } from '../../src/network/ipv4.js';
-import { abandonStart, claimRemoval, claimStart, getContainer, insertContainer, markRunning, type ContainerRecord } from '../../src/state/containers.js';
+import {
+  abandonStart,
+  claimRemoval,
+  claimStart,
+  getContainer,
+  insertContainer,
+  markRunning,
+  type ContainerRecord,
+} from '../../src/state/containers.js';
 
 let db: Database;
 beforeEach(() => {

@@ -75,7 +75,12 @@ describe('image references', () => {
 });
 
 describe('image configs', () => {
-  const valid = { architecture: 'amd64', os: 'linux', config: { Env: ['A=1'], Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [`sha256:${hex64}`] } };
+  const valid = {
+    architecture: 'amd64',
+    os: 'linux',
+    config: { Env: ['A=1'], Cmd: ['sh'] },
+    rootfs: { type: 'layers', diff_ids: [`sha256:${hex64}`] },
+  };
 
   it('accepts a well-formed config', () => {
     expect(parseImageConfig(JSON.stringify(valid)).rootfs.diff_ids).toEqual([`sha256:${hex64}`]);

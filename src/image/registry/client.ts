@@ -73,7 +73,10 @@ const hubHost = () => process.env.TBOX_HUB_REGISTRY || 'registry-1.docker.io';
 function isInsecure(host: string): boolean {
   const name = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
   if (name === 'localhost' || name === '::1' || /^127\./.test(name)) return true;
-  return (process.env.TBOX_INSECURE_REGISTRIES ?? '').split(',').map((h) => h.trim()).includes(host);
+  return (process.env.TBOX_INSECURE_REGISTRIES ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .includes(host);
 }
 
 /** Base URLs to try for a registry domain, mirror first. */
@@ -183,7 +186,11 @@ export class RegistryClient {
   async get(pathname: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
     const url = `${this.base}/v2/${this.repository}/${pathname}`;
     const attempt = () =>
-      fetch(url, { headers: { ...headers, ...(this.authorization ? { Authorization: this.authorization } : {}) }, redirect: 'follow', signal });
+      fetch(url, {
+        headers: { ...headers, ...(this.authorization ? { Authorization: this.authorization } : {}) },
+        redirect: 'follow',
+        signal,
+      });
     let res = await this.send(attempt);
     if (res.status === 401 && !this.authorization) {
       await res.body?.cancel();
@@ -192,7 +199,9 @@ export class RegistryClient {
     }
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();
-      throw new RegistryError(`${this.host}: access to ${this.repository} denied (${res.status}): the image may not exist, or may need credentials in ~/.docker/config.json`);
+      throw new RegistryError(
+        `${this.host}: access to ${this.repository} denied (${res.status}): the image may not exist, or may need credentials in ~/.docker/config.json`,
+      );
     }
     return res;
   }
@@ -230,7 +239,8 @@ export class RegistryClient {
     }
     const token = body.token ?? body.access_token;
     // The token goes into a header: printable ASCII only.
-    if (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token)) throw new RegistryError(`${this.host}: token endpoint gave no usable token`);
+    if (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token))
+      throw new RegistryError(`${this.host}: token endpoint gave no usable token`);
     this.authorization = `Bearer ${token}`;
   }
 }

@@ -32,7 +32,8 @@ interface Manifest {
 }
 
 const CONFIG_TYPES = ['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json'];
-const LAYER_TYPE = /^application\/vnd\.(oci\.image\.layer(\.nondistributable)?\.v1\.tar(\+gzip|\+zstd)?|docker\.image\.rootfs\.(foreign\.)?diff\.tar\.gzip)$/;
+const LAYER_TYPE =
+  /^application\/vnd\.(oci\.image\.layer(\.nondistributable)?\.v1\.tar(\+gzip|\+zstd)?|docker\.image\.rootfs\.(foreign\.)?diff\.tar\.gzip)$/;
 
 const isIndex = (m: Manifest, type: string) => Boolean(m.manifests) || /index|manifest\.list/.test(type);
 
@@ -70,7 +71,9 @@ async function readBody(client: RegistryClient, pathname: string, max: number, w
 
 async function fetchManifest(client: RegistryClient, reference: string): Promise<{ manifest: Manifest; digest: string; type: string }> {
   const what = `manifest for ${client.repository}:${reference}`;
-  const { body, headers } = await readBody(client, `manifests/${reference}`, MAX_MANIFEST_BYTES, what, { Accept: MANIFEST_TYPES.join(', ') });
+  const { body, headers } = await readBody(client, `manifests/${reference}`, MAX_MANIFEST_BYTES, what, {
+    Accept: MANIFEST_TYPES.join(', '),
+  });
   const algorithm = isDigest(reference) ? reference.slice(0, reference.indexOf(':')) : 'sha256';
   const digest = digestOf(body, algorithm);
   const claimed = headers.get('docker-content-digest');
@@ -84,9 +87,11 @@ async function fetchManifest(client: RegistryClient, reference: string): Promise
   } catch {
     throw new RegistryError(`${what} is not valid JSON`);
   }
-  if (typeof manifest !== 'object' || manifest === null || manifest.schemaVersion !== 2) throw new RegistryError(`${what}: not an image manifest (schemaVersion 2)`);
+  if (typeof manifest !== 'object' || manifest === null || manifest.schemaVersion !== 2)
+    throw new RegistryError(`${what}: not an image manifest (schemaVersion 2)`);
   const declared = manifest.mediaType ?? type;
-  if (declared && !MANIFEST_TYPES.includes(declared)) throw new RegistryError(`${what}: unsupported media type ${JSON.stringify(declared.slice(0, 100))}`);
+  if (declared && !MANIFEST_TYPES.includes(declared))
+    throw new RegistryError(`${what}: unsupported media type ${JSON.stringify(declared.slice(0, 100))}`);
   if (isIndex(manifest, declared)) {
     if (!Array.isArray(manifest.manifests)) throw new RegistryError(`${what}: index without a manifests list`);
     manifest.manifests = manifest.manifests.map((m, i) => checkDescriptor(m, `${what}: manifests[${i}]`));
@@ -109,9 +114,11 @@ function choosePlatform(index: Manifest, ref: string): Descriptor {
 }
 
 async function fetchConfig(client: RegistryClient, d: Descriptor): Promise<string> {
-  if (d.size > MAX_CONFIG_BYTES) throw new RegistryError(`image config ${d.digest} is ${d.size} bytes, more than ${MAX_CONFIG_BYTES}: refusing it`);
+  if (d.size > MAX_CONFIG_BYTES)
+    throw new RegistryError(`image config ${d.digest} is ${d.size} bytes, more than ${MAX_CONFIG_BYTES}: refusing it`);
   const { body } = await readBody(client, `blobs/${d.digest}`, d.size, `image config ${d.digest.slice(7, 19)}`);
-  if (digestOf(body, d.digest.slice(0, d.digest.indexOf(':'))) !== d.digest) throw new DigestMismatchError(`digest mismatch for blob ${d.digest}: refusing it`);
+  if (digestOf(body, d.digest.slice(0, d.digest.indexOf(':'))) !== d.digest)
+    throw new DigestMismatchError(`digest mismatch for blob ${d.digest}: refusing it`);
   return body.toString('utf8');
 }
 
@@ -144,10 +151,11 @@ async function downloadBlob(client: RegistryClient, d: Descriptor, onBytes: (don
   try {
     if (resumed) {
       const buf = Buffer.alloc(1 << 20);
-      for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) digest.update(buf.subarray(0, n));
+      for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0;) digest.update(buf.subarray(0, n));
     }
     for await (const chunk of res.body) {
-      if (done + chunk.length > d.size) throw new RegistryError(`layer ${short}: the registry sent more than its ${d.size} bytes: refusing it`);
+      if (done + chunk.length > d.size)
+        throw new RegistryError(`layer ${short}: the registry sent more than its ${d.size} bytes: refusing it`);
       fs.writeSync(fd, chunk);
       digest.update(chunk);
       done += chunk.length;
@@ -157,11 +165,15 @@ async function downloadBlob(client: RegistryClient, d: Descriptor, onBytes: (don
     fs.closeSync(fd);
     if (isDiskFull(err)) {
       fs.rmSync(partial, { force: true });
-      throw new DiskFullError(`no space left on the device of ${imagesDir()} while pulling layer ${short}: free some space (tbox image prune, tbox rm) and pull again`);
+      throw new DiskFullError(
+        `no space left on the device of ${imagesDir()} while pulling layer ${short}: free some space (tbox image prune, tbox rm) and pull again`,
+      );
     }
     if (err instanceof RegistryError && /refusing/.test(err.message)) fs.rmSync(partial, { force: true });
     if (err instanceof RegistryError && !/refusing/.test(err.message)) {
-      throw new RegistryError(`download of layer ${short} was interrupted after ${done} of ${d.size} bytes (${err.message}): run the pull again to resume`);
+      throw new RegistryError(
+        `download of layer ${short} was interrupted after ${done} of ${d.size} bytes (${err.message}): run the pull again to resume`,
+      );
     }
     throw err;
   }
@@ -169,7 +181,9 @@ async function downloadBlob(client: RegistryClient, d: Descriptor, onBytes: (don
   const got = `${d.digest.slice(0, d.digest.indexOf(':'))}:${digest.digest('hex')}`;
   if (done !== d.size || got !== d.digest) {
     fs.rmSync(partial, { force: true });
-    throw new DigestMismatchError(`digest mismatch for blob ${d.digest}: refusing it${done === d.size ? '' : ` (${done} of ${d.size} bytes)`}`);
+    throw new DigestMismatchError(
+      `digest mismatch for blob ${d.digest}: refusing it${done === d.size ? '' : ` (${done} of ${d.size} bytes)`}`,
+    );
   }
   return partial;
 }

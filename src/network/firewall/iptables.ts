@@ -84,10 +84,7 @@ export class IptablesFirewall implements Firewall {
     }
     const existing = run('iptables-save', [], { allowFailure: true }).stdout;
     const chains = (table: string, names: string[]) => names.filter((c) => existing.includes(`:${c} `)).map((c) => [table, c] as const);
-    const doomed = [
-      ...chains('filter', [this.forward, this.isolation1, this.isolation2]),
-      ...chains('nat', [this.postrouting]),
-    ];
+    const doomed = [...chains('filter', [this.forward, this.isolation1, this.isolation2]), ...chains('nat', [this.postrouting])];
     if (doomed.length === 0) return;
     const script = ['filter', 'nat'].flatMap((table) => {
       const mine = doomed.filter(([t]) => t === table).map(([, c]) => c);
