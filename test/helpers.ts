@@ -91,3 +91,30 @@ export function makeSandbox(): Sandbox {
     },
   };
 }
+
+/** Poll until check() holds, or fail after ms. */
+export async function eventually(check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Every file below dir with its content (or link target): to prove nothing outside a data root changed. */
+export function treeSnapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of fs.readdirSync(d)) {
+      const p = path.join(d, name);
+      const st = fs.lstatSync(p);
+      if (st.isSymbolicLink()) out[p] = `-> ${fs.readlinkSync(p)}`;
+      else if (st.isDirectory()) {
+        out[p] = 'dir';
+        walk(p);
+      } else out[p] = fs.readFileSync(p, 'utf8');
+    }
+  };
+  if (fs.existsSync(dir)) walk(dir);
+  return out;
+}

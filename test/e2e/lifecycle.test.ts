@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSandbox, run, uniqueNet, type Sandbox } from '../helpers.js';
+import { makeSandbox, run, uniqueNet, type Sandbox, eventually } from '../helpers.js';
 
 let box: Sandbox;
 beforeAll(() => {
@@ -31,14 +31,6 @@ const shims = () =>
         return false;
       }
     });
-
-async function eventually(check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const spawnTbox = (args: string[]) => box.tboxAsync(args);
 
