@@ -118,3 +118,26 @@ export function treeSnapshot(dir: string): Record<string, string> {
   if (fs.existsSync(dir)) walk(dir);
   return out;
 }
+
+/** The host's network links, by name. */
+export const links = () =>
+  run('ip', ['-o', 'link', 'show'])
+    .stdout.split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(': ')[1]!.split('@')[0]!);
+
+/** Pids of live processes whose command line names this path (a data root's shims). */
+export function processesOf(root: string): string[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+        if (/\) [ZX] /.test(stat)) return false;
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(root);
+      } catch {
+        return false;
+      }
+    });
+}

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
 import { databasePath, stateDir } from '../paths.js';
 import { migrations } from './migrations.js';
+import { ensureReserve, isOutOfSpace, withReserve } from './reserve.js';
+import { asTboxError } from '../errors.js';
 
 export type Database = BetterSqlite3.Database;
 
@@ -11,8 +13,24 @@ let db: Database | undefined;
 export function database(): Database {
   if (db) return db;
   fs.mkdirSync(stateDir(), { recursive: true });
-  db = openDatabase(databasePath());
+  try {
+    db = withReserve(() => openDatabase(databasePath()));
+  } catch (err) {
+    throw explainOpenFailure(err);
+  }
+  ensureReserve();
   return db;
+}
+
+/** SQLite says "unable to open" or "disk I/O error"; say why, when the file system can tell. */
+function explainOpenFailure(err: unknown): unknown {
+  if (isOutOfSpace(err)) return asTboxError(Object.assign(new Error('no space'), { code: 'ENOSPC', path: stateDir() }));
+  try {
+    fs.accessSync(stateDir(), fs.constants.W_OK);
+  } catch (access) {
+    return asTboxError(Object.assign(new Error((access as Error).message), { code: 'EROFS', path: stateDir() }));
+  }
+  return err;
 }
 
 /** Open and migrate a database file (or ':memory:', which the unit tests use through useDatabase). */
@@ -77,5 +95,5 @@ export function writeTransaction<T>(conn: Database, fn: () => T): T {
 
 export function write<T>(fn: (conn: Database) => T): T {
   const conn = database();
-  return writeTransaction(conn, () => fn(conn));
+  return withReserve(() => writeTransaction(conn, () => fn(conn)));
 }

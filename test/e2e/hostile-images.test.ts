@@ -28,7 +28,11 @@ afterAll(() => {
 const busyboxEntries = (): TarEntry[] => [
   { path: 'bin', type: 'dir' },
   { path: 'bin/busybox', body: fs.readFileSync('/bin/busybox'), mode: 0o755 },
-  ...['sh', 'cat', 'grep', 'ls', 'ln', 'rm', 'sleep', 'true', 'umount'].map((a): TarEntry => ({ path: `bin/${a}`, type: 'symlink', linkpath: 'busybox' })),
+  ...['sh', 'cat', 'grep', 'ls', 'ln', 'rm', 'sleep', 'true', 'umount'].map((a): TarEntry => ({
+    path: `bin/${a}`,
+    type: 'symlink',
+    linkpath: 'busybox',
+  })),
 ];
 
 /** A rootfs of static busybox and `extra` entries, imported as `ref`. */
@@ -111,7 +115,10 @@ describe('mount targets are resolved inside the container root', () => {
   });
 
   it('a container that replaces its own /etc with a symlink out of the root cannot reach the host on its next start', () => {
-    importImage('plain:1', [{ path: 'etc', type: 'dir' }, { path: 'tmp', type: 'dir' }]);
+    importImage('plain:1', [
+      { path: 'etc', type: 'dir' },
+      { path: 'tmp', type: 'dir' },
+    ]);
     const before = treeSnapshot(victim);
     // Root in a container may unmount its /etc binds today (the next issue
     // takes CAP_SYS_ADMIN away; then this needs --privileged) and plant a link.

@@ -67,7 +67,8 @@ afterAll(async () => {
 const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const layerTar = makeTar([{ path: 'hello', body: 'hi\n' }]);
 const layerGz = zlib.gzipSync(layerTar);
-const config = (diffIds: string[]) => JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: diffIds } });
+const config = (diffIds: string[]) =>
+  JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: diffIds } });
 
 /** Serve an image `name:1` whose manifest and blobs are as given (blobs keyed by digest). */
 function serve(name: string, manifest: object | string, blobs: Record<string, Served> = {}): void {
@@ -88,7 +89,8 @@ function pull(name: string, env: NodeJS.ProcessEnv = {}) {
   return box.tboxAsync(['pull', `${host}/${name}:1`], env);
 }
 
-const downloads = () => (fs.existsSync(path.join(box.root, 'images', 'downloads')) ? fs.readdirSync(path.join(box.root, 'images', 'downloads')) : []);
+const downloads = () =>
+  fs.existsSync(path.join(box.root, 'images', 'downloads')) ? fs.readdirSync(path.join(box.root, 'images', 'downloads')) : [];
 
 describe('a lying registry', () => {
   it('a traversal digest in a manifest is refused before it names any file', async () => {
@@ -99,14 +101,19 @@ describe('a lying registry', () => {
     const before = treeSnapshot(outside);
     const r = await pull('trav');
     expect(r.code).toBe(125);
-    expect(r.stderr).toMatch(/^tbox: manifest for trav:1: layers\[0\]: invalid digest "sha256:\.\.\/.*\(expected sha256:<64 hex> or sha512:<128 hex>\)\n$/);
+    expect(r.stderr).toMatch(
+      /^tbox: manifest for trav:1: layers\[0\]: invalid digest "sha256:\.\.\/.*\(expected sha256:<64 hex> or sha512:<128 hex>\)\n$/,
+    );
     expect(treeSnapshot(outside)).toEqual(before);
     expect(downloads()).toEqual([]);
   });
 
   it('a traversal diff_id in the image config is refused too', async () => {
     const cfg = config([`sha256:../../../../..${outside}/x`]);
-    serve('travcfg', manifestOf(cfg, [{ digest: sha(layerGz), size: layerGz.length }]), { [sha(cfg)]: { body: cfg }, [sha(layerGz)]: { body: layerGz } });
+    serve('travcfg', manifestOf(cfg, [{ digest: sha(layerGz), size: layerGz.length }]), {
+      [sha(cfg)]: { body: cfg },
+      [sha(layerGz)]: { body: layerGz },
+    });
     const r = await pull('travcfg');
     expect(r.code).toBe(125);
     expect(r.stderr).toMatch(/^tbox: image config rootfs.diff_ids\[0\]: invalid digest/);
@@ -123,7 +130,9 @@ describe('a lying registry', () => {
     });
     const announced = await pull('oversize');
     expect(announced.code).toBe(125);
-    expect(announced.stderr).toMatch(/^tbox: layer [0-9a-f]{12}: the registry offers \d+ bytes, more than the \d+ expected: refusing it\n$/);
+    expect(announced.stderr).toMatch(
+      /^tbox: layer [0-9a-f]{12}: the registry offers \d+ bytes, more than the \d+ expected: refusing it\n$/,
+    );
     // Chunked, with no length: counted as it arrives, and cut at the descriptor's size.
     routes.set(`/v2/oversize/blobs/${sha(layerGz)}`, { body: big });
     const streamed = await pull('oversize');
@@ -149,7 +158,9 @@ describe('a lying registry', () => {
     const started = Date.now();
     const r = await pull('trickle', { TBOX_PULL_TIMEOUT: '2' });
     expect(r.code).toBe(125);
-    expect(r.stderr).toMatch(/interrupted after \d+ of \d+ bytes \(layer [0-9a-f]{12}: the registry sent \d+ bytes in 2 s, giving up\): run the pull again to resume\n$/);
+    expect(r.stderr).toMatch(
+      /interrupted after \d+ of \d+ bytes \(layer [0-9a-f]{12}: the registry sent \d+ bytes in 2 s, giving up\): run the pull again to resume\n$/,
+    );
     expect(Date.now() - started).toBeLessThan(20_000);
     const [partial] = downloads();
     const kept = fs.readFileSync(path.join(box.root, 'images', 'downloads', partial!));

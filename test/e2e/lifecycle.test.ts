@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSandbox, run, uniqueNet, type Sandbox, eventually } from '../helpers.js';
+import { makeSandbox, uniqueNet, type Sandbox, eventually, links, processesOf } from '../helpers.js';
 
 let box: Sandbox;
 beforeAll(() => {
@@ -15,23 +15,7 @@ const psLine = (name: string) =>
     .tbox(['ps', '-a', '--format', '{{.Names}}|{{.Status}}'])
     .stdout.split('\n')
     .find((l) => l.startsWith(`${name}|`));
-const links = () =>
-  run('ip', ['-o', 'link', 'show'])
-    .stdout.split('\n')
-    .filter(Boolean)
-    .map((l) => l.split(': ')[1]!.split('@')[0]!);
-const shims = () =>
-  fs
-    .readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(box.root);
-      } catch {
-        return false;
-      }
-    });
-
+const shims = () => processesOf(box.root);
 const spawnTbox = (args: string[]) => box.tboxAsync(args);
 
 describe('detached containers', () => {
