@@ -147,3 +147,66 @@ describe('tbox import / images / rmi', () => {
     box.tbox(['rmi', 'links']);
   });
 });
+
+describe('large and sparse layers', () => {
+  it('expands GNU sparse files (old GNU and PAX 1.0 formats) with their holes, instead of dropping them', () => {
+    const dir = path.join(box.root, 'sparse-src');
+    fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'bin', 'busybox'), busyboxBinary(), { mode: 0o755 });
+    const big = path.join(dir, 'big');
+    fs.writeFileSync(big, '');
+    fs.truncateSync(big, 64 * 1024 * 1024);
+    const fd = fs.openSync(big, 'r+');
+    fs.writeSync(fd, 'hello', 1000);
+    fs.writeSync(fd, 'world', 40_000_000);
+    fs.closeSync(fd);
+    const want = spawnSync('md5sum', [big], { encoding: 'utf8' }).stdout.split(' ')[0];
+    for (const format of ['gnu', 'posix']) {
+      const archive = path.join(box.root, `sparse-${format}.tar`);
+      expect(spawnSync('tar', ['--sparse', `--format=${format}`, '-cf', archive, '-C', dir, 'big', 'bin']).status).toBe(0);
+      expect(box.tbox(['import', archive, `sparse:${format}`]).stderr).toBe('');
+      const r = box.tbox([
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        `sparse:${format}`,
+        '/bin/busybox',
+        'sh',
+        '-c',
+        'busybox md5sum /big; busybox stat -c "%s %b" /big',
+      ]);
+      const [sum, stat] = r.stdout.trim().split('\n');
+      expect(sum).toBe(`${want}  /big`);
+      const [bytes, blocks] = stat!.split(' ').map(Number);
+      expect(bytes).toBe(64 * 1024 * 1024);
+      // The holes stay holes: a few blocks on disk, not 64 MiB.
+      expect(blocks! * 512).toBeLessThan(1024 * 1024);
+    }
+  });
+
+  it('unpacks a 150,000-entry layer in a 64 MB JavaScript heap: extraction streams', () => {
+    const archive = path.join(box.root, 'many.tar');
+    const fd = fs.openSync(archive, 'w');
+    fs.writeSync(
+      fd,
+      makeTar([
+        { path: 'bin', type: 'dir' },
+        { path: 'bin/busybox', body: busyboxBinary(), mode: 0o755 },
+      ]).subarray(0, -1024),
+    );
+    for (let d = 0; d < 1500; d++) {
+      const entries: TarEntry[] = [{ path: `d${d}`, type: 'dir' }];
+      for (let f = 0; f < 99; f++) entries.push({ path: `d${d}/f${f}`, body: '' });
+      fs.writeSync(fd, makeTar(entries).subarray(0, -1024));
+    }
+    fs.writeSync(fd, Buffer.alloc(1024));
+    fs.closeSync(fd);
+    const r = box.tbox(['import', archive, 'many:1'], { env: { NODE_OPTIONS: '--max-old-space-size=64' }, timeout: 300_000 });
+    expect(r.stderr).toBe('');
+    expect(
+      box.tbox(['run', '--rm', '--network', 'none', 'many:1', '/bin/busybox', 'sh', '-c', 'busybox ls /d1499 | busybox wc -l']).stdout,
+    ).toBe('99\n');
+    expect(box.tbox(['rmi', 'many:1']).code).toBe(0);
+  });
+});
