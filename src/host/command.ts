@@ -1,5 +1,5 @@
 /**
- * Every host command tbox runs (ip, nft, iptables, unshare, nsenter, mount...)
+ * Every host command tbox runs (ip, iptables, unshare, nsenter, sh, env)
  * goes through this module, so that `--debug` shows all of them, batching
  * lives in one place, and a missing tool gets one clear error.
  *
@@ -19,9 +19,9 @@ const PACKAGE_OF: Record<string, string> = {
   'iptables-save': 'iptables',
   'iptables-restore': 'iptables',
   unshare: 'util-linux',
+  nsenter: 'util-linux',
   sh: 'dash',
   env: 'coreutils',
-  sysctl: 'procps',
   setfattr: 'attr',
 };
 
