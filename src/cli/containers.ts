@@ -48,6 +48,11 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .option('--restart <policy>', 'no, always, unless-stopped, on-failure[:max-retries]', 'no')
     .option('-i, --interactive', 'keep stdin open', false)
     .option('-t, --tty', 'give the container the terminal', false)
+    .option('--cap-add <cap>', 'add a Linux capability (repeatable; ALL for every one)', collect, [])
+    .option('--cap-drop <cap>', 'drop a Linux capability (repeatable; ALL for every one)', collect, [])
+    .option('--privileged', "the host's capabilities and devices, no seccomp, no masked or read-only paths", false)
+    .option('--security-opt <opt>', 'no-new-privileges, seccomp=unconfined or seccomp=PROFILE.json (repeatable)', collect, [])
+    .option('--device <dev>', 'add a host device: HOST[:CONTAINER][:rwm] (repeatable)', collect, [])
     .action(async (image: string, cmd: string[], o) => {
       const { runContainer } = await import('../container/run.js');
       const { parsePullPolicy } = await import('../image/resolve.js');
@@ -69,6 +74,11 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
         interactive: o.interactive,
         tty: o.tty,
         user: o.user,
+        capAdd: o.capAdd,
+        capDrop: o.capDrop,
+        privileged: o.privileged,
+        securityOpt: o.securityOpt,
+        devices: o.device,
       });
       if (o.detach) process.stdout.write(`${result.id}\n`);
       setExit(result.exitCode);

@@ -16,7 +16,8 @@ import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { findContainer } from '../state/containers.js';
 import { isRunning, reconcile } from './reconcile.js';
 import { mergeEnv, resolveEnvEntry } from './spec.js';
-import { envFileText } from './launch.js';
+import { envFileText, processConfinementArgs } from './launch.js';
+import { readOciSpec } from './oci.js';
 
 export interface ExecOptions {
   container: string;
@@ -59,6 +60,8 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
       ...(opts.tty ? ['--tty', '--tee'] : []),
       ...(opts.tty && opts.interactive ? ['--interactive'] : []),
       ...(user ? ['--user', `${user.uid}:${user.gid}`] : []),
+      // The container's own capabilities and no_new_privs, from its config.json.
+      ...processConfinementArgs(readOciSpec(c.id)),
       '--',
       ...opts.cmd,
     ],

@@ -14,7 +14,8 @@ import type { Readable, Writable } from 'node:stream';
 import { start, missingTool } from '../host/command.js';
 import { shimPath, containerDir } from '../paths.js';
 import { TboxError, EXIT_TBOX } from '../errors.js';
-import { ETC_FILES } from './etc-files.js';
+import { buildOciSpec, writeOciSpec, type OciSpec } from './oci.js';
+import { capMask } from './security/capabilities.js';
 import type { ContainerRecord } from '../state/containers.js';
 
 export interface LaunchOptions {
@@ -51,12 +52,40 @@ export const envFileText = (env: readonly string[]) => env.map((e) => `${e}\0`).
 
 export class StartError extends TboxError {}
 
+/** The binds of config.json's mounts (the shim makes the rest itself), --device nodes, and nodev. */
+function mountArgs(spec: OciSpec): string[] {
+  const dev = spec.mounts.find((m) => m.destination === '/dev');
+  return [
+    ...spec.mounts.filter((m) => m.type === 'bind').flatMap((m) => ['--bind', m.source!, m.destination]),
+    ...spec.linux.devices.flatMap((d) => ['--device', d.hostPath ?? d.path, d.path]),
+    ...(dev?.options?.includes('nodev') ? ['--nodev'] : []),
+  ];
+}
+
+/** process.capabilities and noNewPrivileges as shim flags: what every process of the container gets (exec too). */
+export function processConfinementArgs(spec: OciSpec): string[] {
+  const caps = spec.process.capabilities;
+  const masks = [caps.bounding, caps.effective, caps.permitted, caps.inheritable, caps.ambient].map(capMask).join(',');
+  return ['--caps', masks, ...(spec.process.noNewPrivileges ? ['--no-new-privs'] : [])];
+}
+
+/** The process's confinement, and the masked and read-only paths pid 1 sets up once. */
+function confinementArgs(spec: OciSpec): string[] {
+  return [
+    ...processConfinementArgs(spec),
+    ...spec.linux.maskedPaths.flatMap((p) => ['--mask', p]),
+    ...spec.linux.readonlyPaths.flatMap((p) => ['--readonly', p]),
+  ];
+}
+
 export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launched> {
   const dir = containerDir(c.id);
-  fs.writeFileSync(envFilePath(c.id), envFileText(c.spec.env), { mode: 0o600 });
+  const spec = buildOciSpec(c, opts.user);
+  writeOciSpec(c.id, spec);
+  fs.writeFileSync(envFilePath(c.id), envFileText(spec.process.env), { mode: 0o600 });
   const shimArgs = [
     '--rootfs',
-    path.join(dir, 'rootfs'),
+    spec.root.path,
     '--lower',
     opts.lowerDirs.join(':'),
     '--upper',
@@ -64,10 +93,10 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     '--work',
     path.join(dir, 'work'),
     '--hostname',
-    c.spec.hostname,
+    spec.hostname,
     '--cwd',
-    c.spec.cwd,
-    ...(opts.user ? ['--user', `${opts.user.uid}:${opts.user.gid}`] : []),
+    spec.process.cwd,
+    ...(spec.process.user.uid !== 0 || spec.process.user.gid !== 0 ? ['--user', `${spec.process.user.uid}:${spec.process.user.gid}`] : []),
     '--env-file',
     envFilePath(c.id),
     '--exit-file',
@@ -82,12 +111,13 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     logPath(c.id),
     // In the foreground the shim also copies the output to our terminal.
     ...(opts.stdio === 'inherit' ? ['--tee'] : []),
-    ...(c.spec.tty ? ['--tty'] : []),
-    ...(c.spec.tty && c.spec.interactive && opts.stdio === 'inherit' ? ['--interactive'] : []),
+    ...(spec.process.terminal ? ['--tty'] : []),
+    ...(spec.process.terminal && c.spec.interactive && opts.stdio === 'inherit' ? ['--interactive'] : []),
     ...(opts.onExit ?? []).flatMap((a) => ['--on-exit', a]),
-    ...ETC_FILES.flatMap((f) => ['--bind', path.join(dir, f), `/etc/${f}`]),
+    ...mountArgs(spec),
+    ...confinementArgs(spec),
     '--',
-    ...c.spec.args,
+    ...spec.process.args,
   ];
   const namespaces = ['--mount', '--uts', '--ipc', '--pid', ...(opts.newNetns ? ['--net'] : [])];
 

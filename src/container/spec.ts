@@ -5,7 +5,10 @@
 import fs from 'node:fs';
 import { InvalidArgumentError } from '../errors.js';
 import type { ImageRecord } from '../state/images.js';
-import type { ContainerSpec } from '../state/containers.js';
+import type { ContainerSecurity, ContainerSpec } from '../state/containers.js';
+import { effectiveCaps } from './security/capabilities.js';
+import { parseSecurityOpts } from './security/options.js';
+import { parseDevice } from './security/devices.js';
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -23,6 +26,25 @@ export interface RunFlags {
   user?: string;
   /** The user's home from the image's passwd, for HOME (Docker sets it so). */
   home?: string;
+  capAdd?: string[];
+  capDrop?: string[];
+  privileged?: boolean;
+  securityOpt?: string[];
+  devices?: string[];
+}
+
+/** --cap-add, --cap-drop, --privileged, --security-opt and --device, checked and resolved now, as Docker does at create. */
+export function buildSecurity(flags: RunFlags): ContainerSecurity {
+  const privileged = flags.privileged ?? false;
+  const opts = parseSecurityOpts(flags.securityOpt ?? []);
+  return {
+    caps: effectiveCaps({ capAdd: flags.capAdd ?? [], capDrop: flags.capDrop ?? [], privileged }),
+    privileged,
+    noNewPrivileges: opts.noNewPrivileges,
+    // --privileged turns seccomp off, as in Docker.
+    seccomp: privileged ? 'unconfined' : opts.seccomp,
+    devices: (flags.devices ?? []).map(parseDevice),
+  };
 }
 
 function parseEnvFile(file: string): string[] {
@@ -80,5 +102,6 @@ export function buildSpec(image: ImageRecord, flags: RunFlags): ContainerSpec {
     tty: flags.tty,
     interactive: flags.interactive,
     user: flags.user || cfg.User || undefined,
+    security: buildSecurity(flags),
   };
 }

@@ -51,11 +51,17 @@ void run_child(const struct spec *s) {
         if (r != 1) fail(125, "aborted by tbox before start");
         close(s->sync_fd);
     }
+    /* The stages, in youki's order: the bounding set while we still hold
+     * CAP_SETPCAP, then the user, then the remaining capability sets,
+     * no_new_privs, and (with a profile) seccomp last, right before exec. */
+    drop_bounding(s);
     if (s->user) {
         unsigned uid, gid;
         if (sscanf(s->user, "%u:%u", &uid, &gid) != 2) fail(125, "bad --user %s", s->user);
         if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0) fail(125, "set user %s: %s", s->user, strerror(errno));
     }
+    apply_caps(s);
+    if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(125, "no_new_privs: %s", strerror(errno));
     for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
 
     /* Only now, inside the container, does its environment apply; execvp

@@ -88,8 +88,9 @@ static void usage(void) {
     fprintf(stderr, "usage: tbox-shim --rootfs DIR --lower DIRS --upper DIR --work DIR [--hostname H] [--cwd DIR]\n"
                     "                 [--bind SRC DST]... [--loopback-up] [--exit-file F] [--report-fd N] [--sync-fd N]\n"
                     "                 [--log FILE [--tee]] [--tty [--interactive]] [--user UID:GID] [--on-exit ARG]...\n"
-                    "                 [--env-file FILE] -- CMD...\n"
-                    "       tbox-shim --join PID [--cwd DIR] [--user UID:GID] [--env-fd N] [--tty [--interactive]] -- CMD...\n");
+                    "                 [--env-file FILE] [--caps BND,EFF,PRM,INH,AMB] [--no-new-privs] [--nodev]\n"
+                    "                 [--mask PATH]... [--readonly PATH]... [--device SRC DST]... -- CMD...\n"
+                    "       tbox-shim --join PID [--cwd DIR] [--user UID:GID] [--env-fd N] [--caps ...] [--no-new-privs] [--tty [--interactive]] -- CMD...\n");
     exit(125);
 }
 
@@ -132,6 +133,8 @@ static void parse(int argc, char **argv, struct spec *s) {
         if (!strcmp(a, "--tee")) { s->tee = 1; continue; }
         if (!strcmp(a, "--tty")) { s->tty = 1; continue; }
         if (!strcmp(a, "--interactive")) { s->interactive = 1; continue; }
+        if (!strcmp(a, "--no-new-privs")) { s->no_new_privs = 1; continue; }
+        if (!strcmp(a, "--nodev")) { s->nodev = 1; continue; }
         if (!strcmp(a, "--rootfs")) s->rootfs = argv[++i];
         else if (!strcmp(a, "--lower")) s->lower = argv[++i];
         else if (!strcmp(a, "--upper")) s->upper = argv[++i];
@@ -146,6 +149,18 @@ static void parse(int argc, char **argv, struct spec *s) {
         else if (!strcmp(a, "--env-fd")) s->envp = read_env("env pipe", atoi(argv[++i]));
         else if (!strcmp(a, "--join")) s->join_pid = atoi(argv[++i]);
         else if (!strcmp(a, "--on-exit") && s->n_on_exit < MAX_HOOK_ARGS) s->on_exit[s->n_on_exit++] = argv[++i];
+        else if (!strcmp(a, "--caps")) {
+            /* bounding,effective,permitted,inheritable,ambient as hex masks */
+            struct caps *c = &s->caps;
+            if (sscanf(argv[++i], "%llx,%llx,%llx,%llx,%llx", &c->bounding, &c->effective, &c->permitted, &c->inheritable, &c->ambient) != 5) usage();
+            c->set = 1;
+        }
+        else if (!strcmp(a, "--mask") && s->nmasked < MAX_PATHS) s->masked[s->nmasked++] = argv[++i];
+        else if (!strcmp(a, "--readonly") && s->nreadonly < MAX_PATHS) s->readonly[s->nreadonly++] = argv[++i];
+        else if (!strcmp(a, "--device") && i + 2 < argc && s->ndevices < MAX_PATHS) {
+            s->devices[s->ndevices].src = argv[++i];
+            s->devices[s->ndevices++].dst = argv[++i];
+        }
         else if (!strcmp(a, "--report-fd")) s->report_fd = atoi(argv[++i]);
         else if (!strcmp(a, "--sync-fd")) s->sync_fd = atoi(argv[++i]);
         else if (!strcmp(a, "--bind") && i + 2 < argc && s->nbinds < MAX_BINDS) {

@@ -29,7 +29,17 @@ static void mount_in_root(int rootfd, const char *src, const char *target, const
     close(fd);
 }
 
-static void make_dev(int rootfd) {
+static void bind_file(int rootfd, const struct bind *b);
+
+/*
+ * /dev: a tmpfs with the standard nodes, fd links, pts, shm and mqueue.
+ * Confined (nodev), the tmpfs cannot hold a working device node, so a node
+ * the container makes with mknod (CAP_MKNOD stays, as in Docker) opens
+ * nothing; the standard ones are bind mounts of the host's, which keep
+ * working. Privileged, the nodes are made here, and every host device is
+ * bound in (--device does the same for one).
+ */
+static void make_dev(int rootfd, const struct spec *s) {
     static const struct { const char *name; unsigned maj, min; } nodes[] = {
         {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
         {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
@@ -39,12 +49,20 @@ static void make_dev(int rootfd) {
         {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
         {"ptmx", "pts/ptmx"},
     };
-    mount_in_root(rootfd, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+    mount_in_root(rootfd, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME | (s->nodev ? MS_NODEV : 0), "mode=755,size=65536k");
     /* Opened again after the mount: now the fresh tmpfs, which the image
      * cannot have planted anything in. */
     int dev = mkdirs_in_root(rootfd, "/dev");
     if (dev < 0) fail(125, "open /dev: %s", strerror(errno));
     for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+        if (s->nodev) {
+            char host[64], inside[64];
+            snprintf(host, sizeof host, "/dev/%s", nodes[i].name);
+            snprintf(inside, sizeof inside, "/dev/%s", nodes[i].name);
+            struct bind b = {host, inside};
+            bind_file(rootfd, &b);
+            continue;
+        }
         if (mknodat(dev, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
             fail(125, "mknod /dev/%s: %s", nodes[i].name, strerror(errno));
         fchmodat(dev, nodes[i].name, 0666, 0); /* mknod is subject to the umask */
@@ -56,6 +74,7 @@ static void make_dev(int rootfd) {
     mount_in_root(rootfd, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
     mount_in_root(rootfd, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
     mount_in_root(rootfd, "mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    for (int i = 0; i < s->ndevices; i++) bind_file(rootfd, &s->devices[i]);
 }
 
 static void bind_file(int rootfd, const struct bind *b) {
@@ -90,13 +109,13 @@ void build_root(const struct spec *s) {
     if (n >= (int)sizeof opts) fail(125, "overlay options too long (%d bytes)", n);
     /* s->rootfs is tbox's own directory; everything below it is the image's. */
     mkdir_p(s->rootfs, 0755);
-    if (mount("overlay", s->rootfs, "overlay", 0, opts) < 0) fail(125, "mount overlay on %s: %s", s->rootfs, strerror(errno));
+    if (mount("overlay", s->rootfs, "overlay", s->nodev ? MS_NODEV : 0, opts) < 0) fail(125, "mount overlay on %s: %s", s->rootfs, strerror(errno));
     int rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) fail(125, "open %s: %s", s->rootfs, strerror(errno));
 
     mount_in_root(rootfd, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     mount_in_root(rootfd, "sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-    make_dev(rootfd);
+    make_dev(rootfd, s);
     for (int i = 0; i < s->nbinds; i++) bind_file(rootfd, &s->binds[i]);
 
     if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
@@ -109,6 +128,7 @@ void build_root(const struct spec *s) {
     if (syscall(SYS_pivot_root, ".", ".") < 0) fail(125, "pivot_root: %s", strerror(errno));
     if (umount2(".", MNT_DETACH) < 0) fail(125, "detach old root: %s", strerror(errno));
     if (chdir("/") < 0) fail(125, "chdir /: %s", strerror(errno));
+    mask_paths(s);
 
     /* The host is gone from view now: the working directory is the
      * container's own path, resolved by the kernel inside its root. */

@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 #define MAX_BINDS 16
+/* masked and read-only paths, and --device binds (--privileged binds every host device) */
+#define MAX_PATHS 512
 #define MAX_HOOK_ARGS 16
 #define LINE_MAX_BYTES 16384
 
@@ -45,6 +47,15 @@ struct spec {
     /* The container's environment (--env-file), set only right before exec:
      * the shim itself, and every host process, runs with tbox's own. */
     char **envp;
+    /* Confinement, applied in stages right before exec (see confine.c). */
+    struct caps { unsigned long long bounding, effective, permitted, inheritable, ambient; int set; } caps;
+    int no_new_privs;
+    /* Writable file systems (rootfs, /dev) nodev, the standard nodes bound from the host. */
+    int nodev;
+    const char *masked[MAX_PATHS], *readonly[MAX_PATHS];
+    int nmasked, nreadonly;
+    struct bind devices[MAX_PATHS];
+    int ndevices;
 };
 
 struct stream {
@@ -71,6 +82,11 @@ int mkdirs_in_root(int rootfd, const char *path);
 int mount_dir_in_root(int rootfd, const char *path);
 int mount_file_in_root(int rootfd, const char *path);
 void fd_path(char *out, size_t len, int fd);
+
+/* confine.c: the process's confinement, after the user is set and before exec */
+void drop_bounding(const struct spec *s);
+void apply_caps(const struct spec *s);
+void mask_paths(const struct spec *s);
 
 /* rootfs.c */
 void loopback_up(void);

@@ -4,6 +4,26 @@ import { isAlive, readProcStat } from '../host/proc.js';
 
 export type ContainerState = 'created' | 'running' | 'exited';
 
+/** A device node bound into the container (--device, or every host device with --privileged). */
+export interface ContainerDevice {
+  path: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  hostPath?: string;
+}
+
+/** Confinement, resolved at create time from --cap-add/--cap-drop/--privileged/--security-opt/--device. */
+export interface ContainerSecurity {
+  /** the capability set (CAP_ names) */
+  caps: string[];
+  privileged: boolean;
+  noNewPrivileges: boolean;
+  /** 'default', 'unconfined', or a profile's JSON */
+  seccomp: string;
+  devices: ContainerDevice[];
+}
+
 /** What the user asked for, fixed at create time. */
 export interface ContainerSpec {
   args: string[];
@@ -19,6 +39,8 @@ export interface ContainerSpec {
   user?: string;
   /** --restart: no, always, unless-stopped, on-failure[:max] */
   restart?: string;
+  /** absent in containers made before confinement existed: they get the defaults at their next start */
+  security?: ContainerSecurity;
 }
 
 export interface ContainerRecord {

@@ -120,10 +120,21 @@ describe('mount targets are resolved inside the container root', () => {
       { path: 'tmp', type: 'dir' },
     ]);
     const before = treeSnapshot(victim);
-    // Root in a container may unmount its /etc binds today (the next issue
-    // takes CAP_SYS_ADMIN away; then this needs --privileged) and plant a link.
+    // With CAP_SYS_ADMIN, root in a container may unmount its /etc binds and plant a link.
     const plant = `umount /etc/hosts /etc/hostname /etc/resolv.conf && rm -rf /etc && ln -s ${victim} /etc && ls -ld /etc`;
-    const first = box.tbox(['run', '--name', 'planter', 'plain:1', 'sh', '-c', plant]);
+    const first = box.tbox([
+      'run',
+      '--name',
+      'planter',
+      '--cap-add',
+      'SYS_ADMIN',
+      '--security-opt',
+      'seccomp=unconfined',
+      'plain:1',
+      'sh',
+      '-c',
+      plant,
+    ]);
     expect(first.stdout).toContain(`/etc -> ${victim}`);
     const again = box.tbox(['start', 'planter']);
     expect(again.stderr).toBe('');
