@@ -4,5 +4,5 @@
 set -e
 cd "$(dirname "$0")/.."
 mkdir -p dist
-${CC:-cc} -Os -Wall -Wextra -Werror -o dist/tbox-shim.tmp src/shim/*.c
+${CC:-cc} -Os -Wall -Wextra -Werror -o dist/tbox-shim.tmp src/shim/*.c -lseccomp
 mv dist/tbox-shim.tmp dist/tbox-shim

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   iproute2 util-linux busybox-static iptables iputils-ping tcpdump procps attr coreutils
   gcc make g++ python3     # the shim, and better-sqlite3's native build
+  libseccomp-dev           # the shim's seccomp filters
 )
 if [ "${1:-}" = "--test" ]; then
   PACKAGES+=(docker-registry skopeo bsdutils)

@@ -61,7 +61,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
       ...(opts.tty && opts.interactive ? ['--interactive'] : []),
       ...(user ? ['--user', `${user.uid}:${user.gid}`] : []),
       // The container's own capabilities and no_new_privs, from its config.json.
-      ...processConfinementArgs(readOciSpec(c.id)),
+      ...processConfinementArgs(c.id, readOciSpec(c.id)),
       '--',
       ...opts.cmd,
     ],

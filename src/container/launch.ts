@@ -14,7 +14,7 @@ import type { Readable, Writable } from 'node:stream';
 import { start, missingTool } from '../host/command.js';
 import { shimPath, containerDir } from '../paths.js';
 import { TboxError, EXIT_TBOX } from '../errors.js';
-import { buildOciSpec, writeOciSpec, type OciSpec } from './oci.js';
+import { buildOciSpec, seccompRulesPath, writeOciSpec, type OciSpec } from './oci.js';
 import { capMask } from './security/capabilities.js';
 import type { ContainerRecord } from '../state/containers.js';
 
@@ -62,17 +62,23 @@ function mountArgs(spec: OciSpec): string[] {
   ];
 }
 
-/** process.capabilities and noNewPrivileges as shim flags: what every process of the container gets (exec too). */
-export function processConfinementArgs(spec: OciSpec): string[] {
+/** process.capabilities, noNewPrivileges and linux.seccomp as shim flags: what every process of the container gets (exec too). */
+export function processConfinementArgs(id: string, spec: OciSpec): string[] {
   const caps = spec.process.capabilities;
   const masks = [caps.bounding, caps.effective, caps.permitted, caps.inheritable, caps.ambient].map(capMask).join(',');
-  return ['--caps', masks, ...(spec.process.noNewPrivileges ? ['--no-new-privs'] : [])];
+  return [
+    '--caps',
+    masks,
+    ...(spec.process.noNewPrivileges ? ['--no-new-privs'] : []),
+    // writeOciSpec put the rules beside config.json
+    ...(spec.linux.seccomp ? ['--seccomp', seccompRulesPath(id)] : []),
+  ];
 }
 
 /** The process's confinement, and the masked and read-only paths pid 1 sets up once. */
-function confinementArgs(spec: OciSpec): string[] {
+function confinementArgs(id: string, spec: OciSpec): string[] {
   return [
-    ...processConfinementArgs(spec),
+    ...processConfinementArgs(id, spec),
     ...spec.linux.maskedPaths.flatMap((p) => ['--mask', p]),
     ...spec.linux.readonlyPaths.flatMap((p) => ['--readonly', p]),
   ];
@@ -115,7 +121,7 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     ...(spec.process.terminal && c.spec.interactive && opts.stdio === 'inherit' ? ['--interactive'] : []),
     ...(opts.onExit ?? []).flatMap((a) => ['--on-exit', a]),
     ...mountArgs(spec),
-    ...confinementArgs(spec),
+    ...confinementArgs(c.id, spec),
     '--',
     ...spec.process.args,
   ];

@@ -11,6 +11,7 @@ import { containerDir } from '../paths.js';
 import type { ContainerDevice, ContainerRecord } from '../state/containers.js';
 import { ETC_FILES } from './etc-files.js';
 import { buildSecurity } from './spec.js';
+import { compileProfile, defaultProfileText, shimRules, type OciSeccomp } from './security/seccomp.js';
 
 export interface OciMount {
   destination: string;
@@ -41,6 +42,8 @@ export interface OciSpec {
     maskedPaths: string[];
     readonlyPaths: string[];
     devices: OciDevice[];
+    /** absent: unconfined */
+    seccomp?: OciSeccomp;
   };
   annotations: Record<string, string>;
 }
@@ -132,6 +135,9 @@ export function buildOciSpec(c: ContainerRecord, user: ProcessUser | undefined):
       maskedPaths: privileged ? [] : MASKED_PATHS,
       readonlyPaths: privileged ? [] : READONLY_PATHS,
       devices: [...(privileged ? hostDevices() : []), ...sec.devices],
+      ...(sec.seccomp === 'unconfined'
+        ? {}
+        : { seccomp: compileProfile(sec.seccomp === 'default' ? defaultProfileText() : sec.seccomp, caps) }),
     },
     annotations: { 'org.opencontainers.image.ref.name': c.imageRef, 'io.tbox.name': c.name },
   };
@@ -141,7 +147,11 @@ export const ociConfigPath = (id: string) => path.join(containerDir(id), 'config
 
 export function writeOciSpec(id: string, spec: OciSpec): void {
   fs.writeFileSync(ociConfigPath(id), `${JSON.stringify(spec, null, 2)}\n`);
+  if (spec.linux.seccomp) fs.writeFileSync(seccompRulesPath(id), shimRules(spec.linux.seccomp));
 }
+
+/** The seccomp rules in the shim's form, beside config.json. */
+export const seccompRulesPath = (id: string) => path.join(containerDir(id), 'seccomp.rules');
 
 export function readOciSpec(id: string): OciSpec {
   return JSON.parse(fs.readFileSync(ociConfigPath(id), 'utf8')) as OciSpec;

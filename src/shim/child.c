@@ -53,7 +53,9 @@ void run_child(const struct spec *s) {
     }
     /* The stages, in youki's order: the bounding set while we still hold
      * CAP_SETPCAP, then the user, then the remaining capability sets,
-     * no_new_privs, and (with a profile) seccomp last, right before exec. */
+     * no_new_privs, and seccomp last, right before exec (or first, while
+     * CAP_SYS_ADMIN allows loading it without no_new_privs). */
+    if (!s->no_new_privs) load_seccomp();
     drop_bounding(s);
     if (s->user) {
         unsigned uid, gid;
@@ -62,6 +64,7 @@ void run_child(const struct spec *s) {
     }
     apply_caps(s);
     if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(125, "no_new_privs: %s", strerror(errno));
+    load_seccomp();
     for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
 
     /* Only now, inside the container, does its environment apply; execvp

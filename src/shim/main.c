@@ -88,7 +88,7 @@ static void usage(void) {
     fprintf(stderr, "usage: tbox-shim --rootfs DIR --lower DIRS --upper DIR --work DIR [--hostname H] [--cwd DIR]\n"
                     "                 [--bind SRC DST]... [--loopback-up] [--exit-file F] [--report-fd N] [--sync-fd N]\n"
                     "                 [--log FILE [--tee]] [--tty [--interactive]] [--user UID:GID] [--on-exit ARG]...\n"
-                    "                 [--env-file FILE] [--caps BND,EFF,PRM,INH,AMB] [--no-new-privs] [--nodev]\n"
+                    "                 [--env-file FILE] [--caps BND,EFF,PRM,INH,AMB] [--no-new-privs] [--seccomp RULES] [--nodev]\n"
                     "                 [--mask PATH]... [--readonly PATH]... [--device SRC DST]... -- CMD...\n"
                     "       tbox-shim --join PID [--cwd DIR] [--user UID:GID] [--env-fd N] [--caps ...] [--no-new-privs] [--tty [--interactive]] -- CMD...\n");
     exit(125);
@@ -155,6 +155,7 @@ static void parse(int argc, char **argv, struct spec *s) {
             if (sscanf(argv[++i], "%llx,%llx,%llx,%llx,%llx", &c->bounding, &c->effective, &c->permitted, &c->inheritable, &c->ambient) != 5) usage();
             c->set = 1;
         }
+        else if (!strcmp(a, "--seccomp")) { prepare_seccomp(argv[++i]); s->seccomp = 1; }
         else if (!strcmp(a, "--mask") && s->nmasked < MAX_PATHS) s->masked[s->nmasked++] = argv[++i];
         else if (!strcmp(a, "--readonly") && s->nreadonly < MAX_PATHS) s->readonly[s->nreadonly++] = argv[++i];
         else if (!strcmp(a, "--device") && i + 2 < argc && s->ndevices < MAX_PATHS) {

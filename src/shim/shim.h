@@ -49,7 +49,7 @@ struct spec {
     char **envp;
     /* Confinement, applied in stages right before exec (see confine.c). */
     struct caps { unsigned long long bounding, effective, permitted, inheritable, ambient; int set; } caps;
-    int no_new_privs;
+    int no_new_privs, seccomp;
     /* Writable file systems (rootfs, /dev) nodev, the standard nodes bound from the host. */
     int nodev;
     const char *masked[MAX_PATHS], *readonly[MAX_PATHS];
@@ -87,6 +87,10 @@ void fd_path(char *out, size_t len, int fd);
 void drop_bounding(const struct spec *s);
 void apply_caps(const struct spec *s);
 void mask_paths(const struct spec *s);
+
+/* seccomp.c */
+void prepare_seccomp(const char *file);
+void load_seccomp(void);
 
 /* rootfs.c */
 void loopback_up(void);

@@ -121,3 +121,45 @@ describe('changing the defaults, as in Docker', () => {
     expect(box.tbox(['ps', '-a', '-q']).stdout).toBe('');
   });
 });
+
+describe('seccomp', () => {
+  it("filters a default container with Docker's denials: no unshare, no mount, no keyring, no new user namespace", () => {
+    expect(status('Seccomp')).toBe('2');
+    const r = inside('unshare -U true; echo "unshare=$?"; unshare -n true; echo "net=$?"');
+    expect(r.stdout).toMatch(/^unshare=[1-9]\d*\nnet=[1-9]\d*\n$/);
+    expect(r.stderr).toMatch(/Operation not permitted/);
+  });
+
+  it('seccomp=unconfined and --privileged turn it off; CAP_SYS_ADMIN lifts the mount and unshare denials', () => {
+    expect(status('Seccomp', ['--security-opt', 'seccomp=unconfined'])).toBe('0');
+    expect(status('Seccomp', ['--privileged'])).toBe('0');
+    expect(inside('unshare -n true && echo ok', ['--cap-add', 'SYS_ADMIN']).stdout).toBe('ok\n');
+  });
+
+  it('takes a profile in Docker format from a file: one that denies mkdir makes mkdir fail with EPERM, in run and exec', () => {
+    const file = `${box.root}/no-mkdir.json`;
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+      }),
+    );
+    const r = inside('mkdir /tmp/x; echo "mkdir=$?"; touch /tmp/y && echo touched', ['--security-opt', `seccomp=${file}`]);
+    expect(r.stdout).toBe('mkdir=1\ntouched\n');
+    expect(r.stderr).toMatch(/Operation not permitted/);
+    const id = box.tbox(['run', '-d', '--network', 'none', '--security-opt', `seccomp=${file}`, 'busybox', 'sleep', '60']).stdout.trim();
+    const e = box.tbox(['exec', id, 'mkdir', '/tmp/z']);
+    expect(e.code).toBe(1);
+    expect(box.tbox(['exec', id, 'grep', 'Seccomp:', '/proc/self/status']).stdout).toBe('Seccomp:\t2\n');
+    box.tbox(['rm', '-f', id]);
+  });
+
+  it('refuses a malformed profile file with one line', () => {
+    const file = `${box.root}/bad.json`;
+    fs.writeFileSync(file, JSON.stringify({ defaultAction: 'SCMP_ACT_EXPLODE' }));
+    const r = box.tbox(['run', '--rm', '--security-opt', `seccomp=${file}`, 'busybox', 'true']);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toBe('tbox: invalid seccomp profile: defaultAction: unknown action "SCMP_ACT_EXPLODE"\n');
+  });
+});

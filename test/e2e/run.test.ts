@@ -59,7 +59,7 @@ describe('tbox run', () => {
   });
 
   it('has the /dev Docker gives: six nodes, pts, shm, mqueue and fd links', () => {
-    const r = runIn('ls /dev | tr "\\n" " "; mount | grep -c "^proc on /proc"; mount | grep "on /sys " | grep -c "(ro,"');
+    const r = runIn('ls /dev | tr "\\n" " "; mount | grep -c "^proc on /proc type"; mount | grep "on /sys " | grep -c "(ro,"');
     expect(r.stdout).toBe('fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero 1\n1\n');
   });
 

@@ -11,6 +11,7 @@ import {
 import { parseSecurityOpts } from '../../src/container/security/options.js';
 import { parseDevice } from '../../src/container/security/devices.js';
 import { MASKED_PATHS, READONLY_PATHS } from '../../src/container/oci.js';
+import { compileProfile, defaultProfileText, shimRules } from '../../src/container/security/seccomp.js';
 
 describe('capabilities', () => {
   it("Docker's default set is CapBnd 00000000a80425fb", () => {
@@ -64,5 +65,69 @@ describe('default tables', () => {
   it('mask and make read-only what Docker does', () => {
     expect(MASKED_PATHS).toEqual(expect.arrayContaining(['/proc/kcore', '/proc/keys', '/sys/firmware', '/sys/devices/virtual/powercap']));
     expect(READONLY_PATHS).toEqual(['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']);
+  });
+});
+
+describe('seccomp profiles', () => {
+  const profile = (syscalls: unknown[], defaultAction = 'SCMP_ACT_ALLOW') => JSON.stringify({ defaultAction, syscalls });
+
+  it('keeps a rule unless the container holds a capability in excludes.caps, or lacks all of includes.caps', () => {
+    const text = profile([
+      { names: ['mount'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, excludes: { caps: ['CAP_SYS_ADMIN'] } },
+      { names: ['reboot'], action: 'SCMP_ACT_ALLOW', includes: { caps: ['CAP_SYS_BOOT'] } },
+    ]);
+    expect(compileProfile(text, []).syscalls.map((r) => r.names[0])).toEqual(['mount']);
+    expect(compileProfile(text, ['CAP_SYS_ADMIN', 'CAP_SYS_BOOT']).syscalls.map((r) => r.names[0])).toEqual(['reboot']);
+  });
+
+  it('the default profile blocks what Docker documents, and lifts mount for CAP_SYS_ADMIN', () => {
+    const blocked = (caps: string[]) => new Set(compileProfile(defaultProfileText(), caps).syscalls.flatMap((r) => r.names));
+    const confined = blocked(DOCKER_DEFAULT_CAPS);
+    for (const s of [
+      'mount',
+      'umount2',
+      'unshare',
+      'setns',
+      'clone',
+      'clone3',
+      'bpf',
+      'perf_event_open',
+      'keyctl',
+      'add_key',
+      'request_key',
+      'open_by_handle_at',
+      'userfaultfd',
+      'reboot',
+      'init_module',
+      'kexec_load',
+      'swapon',
+      'clock_settime',
+    ]) {
+      expect(confined.has(s), s).toBe(true);
+    }
+    expect(blocked([...DOCKER_DEFAULT_CAPS, 'CAP_SYS_ADMIN']).has('mount')).toBe(false);
+  });
+
+  it('writes the shim rules one line per syscall', () => {
+    const rules = shimRules({
+      defaultAction: 'SCMP_ACT_ALLOW',
+      syscalls: [
+        { names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 },
+        { names: ['clone'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 131072, valueTwo: 131072, op: 'SCMP_CMP_MASKED_EQ' }] },
+      ],
+    });
+    expect(rules).toBe('default ALLOW 1\nERRNO 1 mkdir 0\nERRNO 1 mkdirat 0\nERRNO 1 clone 1 0 MASKED_EQ 131072 131072\n');
+  });
+
+  it('refuses a malformed profile with one line naming the field', () => {
+    for (const [text, message] of [
+      ['{', /not JSON/],
+      [profile([], 'SCMP_ACT_NOPE'), /defaultAction: unknown action/],
+      [profile([{ names: ['mkdir; rm -rf /'], action: 'SCMP_ACT_ERRNO' }]), /syscalls\[0\].names/],
+      [profile([{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{ index: 9, value: 1, op: 'SCMP_CMP_EQ' }] }]), /syscalls\[0\].args/],
+      [profile([{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', errnoRet: -1 }]), /errnoRet/],
+    ] as [string, RegExp][]) {
+      expect(() => compileProfile(text, []), text).toThrow(message);
+    }
   });
 });
