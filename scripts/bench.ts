@@ -53,6 +53,20 @@ function measure(label: string, cmd: string, args: string[], runs = RUNS, before
   return stats(label, times);
 }
 
+/** Several commands measured round-robin, so a noisy moment hits them all alike. */
+function measureInterleaved(cases: { label: string; cmd: string; args: string[] }[], runs = RUNS): Figure[] {
+  for (const c of cases) sh(c.cmd, c.args); // warm-up
+  const times = cases.map(() => [] as number[]);
+  for (let i = 0; i < runs; i++) {
+    cases.forEach((c, k) => {
+      const t0 = process.hrtime.bigint();
+      sh(c.cmd, c.args);
+      times[k]!.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    });
+  }
+  return cases.map((c, k) => stats(c.label, times[k]!));
+}
+
 function stats(label: string, times: number[]): Figure {
   const sorted = [...times].sort((a, b) => a - b);
   const pick = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
@@ -183,6 +197,29 @@ function pss(pid: number | string): number {
 }
 
 /** Host memory per idle detached container, and tbox exec, each next to a baseline. */
+/** What confinement (capabilities, seccomp, masked paths, nodev, cgroup) and limits cost at start. */
+function benchConfinement(): void {
+  const run = (label: string, flags: string[]) => ({
+    label,
+    cmd: process.execPath,
+    args: [cli, 'run', '--rm', '--network', 'none', ...flags, 'busybox', 'true'],
+  });
+  const [confined, privileged, limited] = measureInterleaved([
+    run('tbox run (default: confined, pids limit 2048)', []),
+    run('tbox run --privileged', ['--privileged']),
+    run('tbox run -m 64m --pids-limit 100', ['-m', '64m', '--pids-limit', '100']),
+  ]);
+  report(
+    'Confinement and limits at start (interleaved runs)',
+    [confined!, privileged!, limited!],
+    [
+      [confined!, privileged!],
+      [limited!, confined!],
+    ],
+  );
+  process.stdout.write(`  confinement costs ${(confined!.median - privileged!.median).toFixed(1)} ms at the median (target: under 5 ms)\n`);
+}
+
 async function benchDetached() {
   const COUNT = 20;
   const names = Array.from({ length: COUNT }, (_, i) => `idle${i}`);
@@ -315,6 +352,7 @@ async function benchImages() {
 
 try {
   await benchStart();
+  benchConfinement();
   await benchDetached();
   await benchIpam();
   await benchImages();

@@ -60,6 +60,8 @@ export function makeSandbox(): Sandbox {
     TBOX_BRIDGE_SUBNET: net.subnet,
     TBOX_SUBNET_POOL: `10.${100 + pool}.251.0/24,10.${100 + pool}.252.0/24`,
     TBOX_CHAIN_PREFIX: `TBT${pool}X${net.third}`,
+    // the leak check finds any cgroup named *tbox* left behind
+    TBOX_CGROUP_PARENT: `tbox-test-${pool}x${net.third}`,
     // docker.io is a closed local port: no test may reach the internet.
     TBOX_HUB_REGISTRY: '127.0.0.1:9',
     TBOX_REGISTRY_MIRROR: '',

@@ -9,6 +9,7 @@ import { registerContainerCommands } from './containers.js';
 import { registerImageCommands } from './images.js';
 import { registerNetworkCommands } from './networks.js';
 import { registerSystemCommands } from './system.js';
+import { registerStatsCommands } from './stats.js';
 
 /** With --debug: the chain of causes, each with its stack. */
 function causes(err: unknown): string {
@@ -43,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   registerImageCommands(program);
   registerNetworkCommands(program);
   registerSystemCommands(program);
+  registerStatsCommands(program);
   const overrideAll = (cmd: Command) => cmd.commands.forEach((c) => overrideAll(c.exitOverride()));
   overrideAll(program);
   try {

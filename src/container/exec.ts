@@ -18,6 +18,7 @@ import { isRunning, reconcile } from './reconcile.js';
 import { mergeEnv, resolveEnvEntry } from './spec.js';
 import { envFileText, processConfinementArgs } from './launch.js';
 import { readOciSpec } from './oci.js';
+import { cgroupOf } from './cgroups/cgroup.js';
 
 export interface ExecOptions {
   container: string;
@@ -62,6 +63,10 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
       ...(user ? ['--user', `${user.uid}:${user.gid}`] : []),
       // The container's own capabilities and no_new_privs, from its config.json.
       ...processConfinementArgs(c.id, readOciSpec(c.id)),
+      // exec'd processes count against the container's limits
+      ...cgroupOf(c.id)
+        .joinDirs()
+        .flatMap((d) => ['--cgroup', d]),
       '--',
       ...opts.cmd,
     ],

@@ -29,11 +29,21 @@ function networkSettings(c: ContainerRecord) {
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
+function securityOpt(c: ContainerRecord): string[] | null {
+  const sec = c.spec.security;
+  const opts = [
+    ...(sec?.noNewPrivileges ? ['no-new-privileges'] : []),
+    ...(sec?.seccomp === 'unconfined' && !sec.privileged ? ['seccomp=unconfined'] : []),
+  ];
+  return opts.length ? opts : null;
+}
+
 /** The `docker inspect` shape, for the fields tbox has. */
 export function inspectContainer(c: ContainerRecord) {
   const dir = containerDir(c.id);
   const restart = parseRestartPolicy(c.spec.restart ?? 'no');
   const running = c.state === 'running';
+  const res = c.spec.resources ?? {};
   return {
     Id: c.id,
     Created: c.createdAt,
@@ -46,7 +56,7 @@ export function inspectContainer(c: ContainerRecord) {
       ExitCode: c.exitCode ?? 0,
       StartedAt: c.startedAt ?? ZERO_TIME,
       FinishedAt: c.finishedAt ?? ZERO_TIME,
-      OOMKilled: false,
+      OOMKilled: c.oomKilled,
       Dead: false,
     },
     Image: c.imageId,
@@ -70,6 +80,14 @@ export function inspectContainer(c: ContainerRecord) {
       NetworkMode: c.spec.network,
       AutoRemove: c.autoRemove,
       RestartPolicy: { Name: restart.name, MaximumRetryCount: restart.max },
+      Privileged: c.spec.security?.privileged ?? false,
+      Memory: res.memory?.limit ?? 0,
+      MemorySwap: res.memory?.swap ?? 0,
+      NanoCpus: res.cpu?.quota !== undefined ? Math.round((res.cpu.quota / (res.cpu.period ?? 100_000)) * 1e9) : 0,
+      CpuShares: res.cpu?.shares ?? 0,
+      CpusetCpus: res.cpu?.cpus ?? '',
+      PidsLimit: res.pids?.limit ?? null,
+      SecurityOpt: securityOpt(c),
     },
     NetworkSettings: networkSettings(c),
     GraphDriver: {

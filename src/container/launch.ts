@@ -20,6 +20,8 @@ import type { ContainerRecord } from '../state/containers.js';
 
 export interface LaunchOptions {
   lowerDirs: string[];
+  /** the container's cgroup, which pid 1 joins before anything else */
+  cgroupDirs: string[];
   /** false for --network host */
   newNetns: boolean;
   stdio: 'inherit' | 'detached';
@@ -120,6 +122,7 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     ...(spec.process.terminal ? ['--tty'] : []),
     ...(spec.process.terminal && c.spec.interactive && opts.stdio === 'inherit' ? ['--interactive'] : []),
     ...(opts.onExit ?? []).flatMap((a) => ['--on-exit', a]),
+    ...opts.cgroupDirs.flatMap((d) => ['--cgroup', d]),
     ...mountArgs(spec),
     ...confinementArgs(c.id, spec),
     '--',

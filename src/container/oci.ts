@@ -8,7 +8,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { containerDir } from '../paths.js';
-import type { ContainerDevice, ContainerRecord } from '../state/containers.js';
+import type { ContainerDevice, ContainerRecord, ContainerResources } from '../state/containers.js';
+import { parseResources } from './cgroups/resources.js';
+import { cgroupParent } from './cgroups/cgroup.js';
 import { ETC_FILES } from './etc-files.js';
 import { buildSecurity } from './spec.js';
 import { compileProfile, defaultProfileText, shimRules, type OciSeccomp } from './security/seccomp.js';
@@ -44,6 +46,9 @@ export interface OciSpec {
     devices: OciDevice[];
     /** absent: unconfined */
     seccomp?: OciSeccomp;
+    resources: ContainerResources;
+    /** where the container's cgroup is, relative to each hierarchy's root */
+    cgroupsPath: string;
   };
   annotations: Record<string, string>;
 }
@@ -138,6 +143,8 @@ export function buildOciSpec(c: ContainerRecord, user: ProcessUser | undefined):
       ...(sec.seccomp === 'unconfined'
         ? {}
         : { seccomp: compileProfile(sec.seccomp === 'default' ? defaultProfileText() : sec.seccomp, caps) }),
+      resources: c.spec.resources ?? parseResources({}),
+      cgroupsPath: `/${cgroupParent()}/${c.id}`,
     },
     annotations: { 'org.opencontainers.image.ref.name': c.imageRef, 'io.tbox.name': c.name },
   };

@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import { isAlive } from '../host/proc.js';
 import { abandonStart, markExited, runningContainers, type ContainerRecord } from '../state/containers.js';
-import { asTboxError } from '../errors.js';
+import { asTboxError, teardown } from '../errors.js';
+import { cgroupOf } from './cgroups/cgroup.js';
 import { exitFilePath } from './launch.js';
 import { destroyContainer } from './remove.js';
 import { releaseContainerNetwork } from '../network/attach.js';
@@ -28,9 +29,14 @@ export function recordedExit(id: string): { code: number; at: string } {
 
 /** Record the exit of a container whose processes are gone, once. */
 export function finalizeExit(c: ContainerRecord, code: number, at: string): void {
-  markExited(c.id, code, at);
-  // Docker gives the address back when a container stops, not when it is removed.
-  releaseContainerNetwork(c.id);
+  // Read before the cgroup goes: the kernel's own count, not a guess from 137.
+  const cgroup = cgroupOf(c.id);
+  markExited(c.id, code, at, cgroup.oomKilled());
+  teardown([
+    // Docker gives the address back when a container stops, not when it is removed.
+    () => releaseContainerNetwork(c.id),
+    () => cgroup.destroy(),
+  ]);
   if (c.autoRemove) destroyContainer(c);
 }
 
@@ -47,7 +53,7 @@ export function reconcile(): void {
     try {
       if (c.pid === null) {
         abandonStart(c.id);
-        releaseContainerNetwork(c.id);
+        teardown([() => releaseContainerNetwork(c.id), () => cgroupOf(c.id).destroy()]);
         continue;
       }
       const { code, at } = recordedExit(c.id);

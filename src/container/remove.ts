@@ -1,12 +1,17 @@
 import fs from 'node:fs';
 import { teardown } from '../errors.js';
+import { cgroupOf } from './cgroups/cgroup.js';
 import { containerDir } from '../paths.js';
 import { releaseContainerNetwork } from '../network/attach.js';
 import { deleteContainer, type ContainerRecord } from '../state/containers.js';
 
 /** Delete a stopped container: its writable layer, its files and its row. */
 export function destroyContainer(c: ContainerRecord): void {
-  teardown([() => releaseContainerNetwork(c.id), () => fs.rmSync(containerDir(c.id), { recursive: true, force: true, maxRetries: 3 })]);
+  teardown([
+    () => releaseContainerNetwork(c.id),
+    () => cgroupOf(c.id).destroy(),
+    () => fs.rmSync(containerDir(c.id), { recursive: true, force: true, maxRetries: 3 }),
+  ]);
   // The row goes last, and only when the rest is gone: a failure above
   // leaves the container listed, for another rm to finish.
   deleteContainer(c.id);

@@ -18,6 +18,7 @@ import { removeAllNetworks } from '../network/networks.js';
 import { deleteBridge, ownedBridges } from '../network/bridge.js';
 import { firewall } from '../network/firewall/firewall.js';
 import { removeContainer } from './stop.js';
+import { cgroupOf, removeCgroupParent } from './cgroups/cgroup.js';
 
 export interface ResetResult {
   containers: number;
@@ -57,6 +58,11 @@ async function killShims(): Promise<void> {
   for (const pid of pids) if (isAlive(pid, null)) await waitForExit(pid, null, 10_000);
 }
 
+function containerIds(): string[] {
+  const dir = path.join(stateDir(), 'containers');
+  return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+}
+
 async function resetFromDatabase(): Promise<{ containers: number; networks: number }> {
   const containers = listContainers();
   const failures: Error[] = [];
@@ -88,6 +94,9 @@ export async function resetSystem(): Promise<ResetResult> {
   }
   await killShims();
   teardown([
+    // Containers' cgroups by the ids of their state dirs, then the parent if nothing else is in it.
+    () => containerIds().forEach((id) => cgroupOf(id).destroy()),
+    () => removeCgroupParent(),
     ...(databaseError
       ? [
           () => {

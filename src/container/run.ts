@@ -29,6 +29,8 @@ import {
 import { parseRestartPolicy } from './restart-policy.js';
 import type { ImageRecord } from '../state/images.js';
 import { buildSpec, type RunFlags } from './spec.js';
+import { cgroupOf } from './cgroups/cgroup.js';
+import { parseResources } from './cgroups/resources.js';
 import { generateName, newId, validateName, shortId } from './names.js';
 import { writeEtcFiles, hostHostname } from './etc-files.js';
 import { launch, detach, type Launched } from './launch.js';
@@ -80,6 +82,7 @@ export async function createContainer(opts: RunOptions): Promise<{ container: Co
     autoRemove: opts.autoRemove,
     restartCount: 0,
     stoppedByUser: false,
+    oomKilled: false,
     createdAt: new Date().toISOString(),
     startedAt: null,
     finishedAt: null,
@@ -131,7 +134,11 @@ async function startContainer(c: ContainerRecord, image: ImageRecord, detached: 
     undo.push(() => releaseContainerNetwork(c.id));
     writeEtcFiles(containerDir(c.id), c.spec.hostname, c.name, lease ? leaseIp(lease) : undefined, c.spec.network === 'host');
     const lowers = lowerDirs(image);
+    const cgroup = cgroupOf(c.id);
+    cgroup.create(c.spec.resources ?? parseResources({}));
+    undo.push(() => cgroup.destroy());
     const launched = await launch(c, {
+      cgroupDirs: cgroup.joinDirs(),
       lowerDirs: lowers,
       user: c.spec.user ? resolveUser(c.spec.user, lowers) : undefined,
       newNetns: c.spec.network !== 'host',

@@ -9,6 +9,7 @@ import type { ContainerSecurity, ContainerSpec } from '../state/containers.js';
 import { effectiveCaps } from './security/capabilities.js';
 import { parseSecurityOpts } from './security/options.js';
 import { parseDevice } from './security/devices.js';
+import { parseResources, type ResourceFlags } from './cgroups/resources.js';
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -31,6 +32,7 @@ export interface RunFlags {
   privileged?: boolean;
   securityOpt?: string[];
   devices?: string[];
+  resources?: ResourceFlags;
 }
 
 /** --cap-add, --cap-drop, --privileged, --security-opt and --device, checked and resolved now, as Docker does at create. */
@@ -103,5 +105,6 @@ export function buildSpec(image: ImageRecord, flags: RunFlags): ContainerSpec {
     interactive: flags.interactive,
     user: flags.user || cfg.User || undefined,
     security: buildSecurity(flags),
+    resources: parseResources(flags.resources ?? {}),
   };
 }

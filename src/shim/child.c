@@ -17,6 +17,16 @@ void fail(int code, const char *fmt, ...) {
     _exit(code);
 }
 
+/* Join the container's cgroups first, so all it does is counted and limited,
+ * and every process it starts is in them too. The files were opened by
+ * main() while the host's /sys/fs/cgroup was in view; "0" means the writer. */
+static void join_cgroups(const struct spec *s) {
+    for (int i = 0; i < s->ncgroups; i++) {
+        if (write(s->cgroup_fds[i], "0", 1) != 1) fail(125, "join cgroup %s: %s", s->cgroups[i], strerror(errno));
+        close(s->cgroup_fds[i]);
+    }
+}
+
 void run_child(const struct spec *s) {
     sigset_t none;
     sigemptyset(&none);
@@ -26,6 +36,7 @@ void run_child(const struct spec *s) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     close(err_pipe[0]);
     if (pty_sock[0] >= 0) close(pty_sock[0]);
+    join_cgroups(s);
     if (out_pipe[1] >= 0 && !s->tty) {
         dup2(out_pipe[1], 1);
         dup2(err_out_pipe[1], 2);

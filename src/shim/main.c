@@ -88,9 +88,9 @@ static void usage(void) {
     fprintf(stderr, "usage: tbox-shim --rootfs DIR --lower DIRS --upper DIR --work DIR [--hostname H] [--cwd DIR]\n"
                     "                 [--bind SRC DST]... [--loopback-up] [--exit-file F] [--report-fd N] [--sync-fd N]\n"
                     "                 [--log FILE [--tee]] [--tty [--interactive]] [--user UID:GID] [--on-exit ARG]...\n"
-                    "                 [--env-file FILE] [--caps BND,EFF,PRM,INH,AMB] [--no-new-privs] [--seccomp RULES] [--nodev]\n"
+                    "                 [--env-file FILE] [--caps BND,EFF,PRM,INH,AMB] [--no-new-privs] [--seccomp RULES] [--nodev] [--cgroup DIR]...\n"
                     "                 [--mask PATH]... [--readonly PATH]... [--device SRC DST]... -- CMD...\n"
-                    "       tbox-shim --join PID [--cwd DIR] [--user UID:GID] [--env-fd N] [--caps ...] [--no-new-privs] [--tty [--interactive]] -- CMD...\n");
+                    "       tbox-shim --join PID [--cwd DIR] [--user UID:GID] [--env-fd N] [--caps ...] [--no-new-privs] [--seccomp RULES] [--cgroup DIR]... [--tty [--interactive]] -- CMD...\n");
     exit(125);
 }
 
@@ -155,6 +155,7 @@ static void parse(int argc, char **argv, struct spec *s) {
             if (sscanf(argv[++i], "%llx,%llx,%llx,%llx,%llx", &c->bounding, &c->effective, &c->permitted, &c->inheritable, &c->ambient) != 5) usage();
             c->set = 1;
         }
+        else if (!strcmp(a, "--cgroup") && s->ncgroups < 16) s->cgroups[s->ncgroups++] = argv[++i];
         else if (!strcmp(a, "--seccomp")) { prepare_seccomp(argv[++i]); s->seccomp = 1; }
         else if (!strcmp(a, "--mask") && s->nmasked < MAX_PATHS) s->masked[s->nmasked++] = argv[++i];
         else if (!strcmp(a, "--readonly") && s->nreadonly < MAX_PATHS) s->readonly[s->nreadonly++] = argv[++i];
@@ -230,6 +231,11 @@ int main(int argc, char **argv) {
     tty_mode = s.tty;
     if (s.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pty_sock) < 0) { perror("tbox-shim: socketpair"); return 125; }
 
+    for (int i = 0; i < s.ncgroups; i++) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/cgroup.procs", s.cgroups[i]);
+        if ((s.cgroup_fds[i] = open(p, O_WRONLY | O_CLOEXEC)) < 0) { fprintf(stderr, "tbox-shim: %s: %s\n", p, strerror(errno)); return 125; }
+    }
     if (s.join_pid && join_namespaces(s.join_pid) < 0) { perror("tbox-shim: join the container"); return 125; }
 
     struct sigaction sa;
@@ -248,6 +254,7 @@ int main(int argc, char **argv) {
     if (pid < 0) { perror("tbox-shim: fork"); return 125; }
     if (pid == 0) run_child(&s);
     child_pid = pid;
+    for (int i = 0; i < s.ncgroups; i++) close(s.cgroup_fds[i]);
     close(err_pipe[1]);
     if (s.sync_fd >= 0) close(s.sync_fd);
     if (log_fd >= 0 && !s.tty) {

@@ -56,6 +56,10 @@ struct spec {
     int nmasked, nreadonly;
     struct bind devices[MAX_PATHS];
     int ndevices;
+    /* cgroup directories to join (one per v1 controller, one on v2) */
+    const char *cgroups[16];
+    int cgroup_fds[16];
+    int ncgroups;
 };
 
 struct stream {

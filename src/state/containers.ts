@@ -24,6 +24,13 @@ export interface ContainerSecurity {
   devices: ContainerDevice[];
 }
 
+/** Resource limits, in the shape of OCI's linux.resources (see container/cgroups/resources.ts). */
+export interface ContainerResources {
+  memory?: { limit?: number; swap?: number };
+  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string };
+  pids?: { limit: number };
+}
+
 /** What the user asked for, fixed at create time. */
 export interface ContainerSpec {
   args: string[];
@@ -41,6 +48,8 @@ export interface ContainerSpec {
   restart?: string;
   /** absent in containers made before confinement existed: they get the defaults at their next start */
   security?: ContainerSecurity;
+  /** absent likewise: the defaults (pids limit 2048) */
+  resources?: ContainerResources;
 }
 
 export interface ContainerRecord {
@@ -57,6 +66,8 @@ export interface ContainerRecord {
   autoRemove: boolean;
   restartCount: number;
   stoppedByUser: boolean;
+  /** the kernel's OOM killer killed a process of its last run */
+  oomKilled: boolean;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -76,6 +87,7 @@ interface Row {
   auto_remove: number;
   restart_count: number;
   stopped_by_user: number;
+  oom_killed: number;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -96,6 +108,7 @@ function fromRow(r: Row): ContainerRecord {
     autoRemove: r.auto_remove === 1,
     restartCount: r.restart_count,
     stoppedByUser: r.stopped_by_user === 1,
+    oomKilled: r.oom_killed === 1,
     createdAt: r.created_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
@@ -219,15 +232,15 @@ export function setRestartState(id: string, restartCount: number): void {
 }
 
 /** Record an exit once: returns false if another process recorded it first. */
-export function markExited(id: string, exitCode: number, finishedAt: string): boolean {
+export function markExited(id: string, exitCode: number, finishedAt: string, oomKilled = false): boolean {
   return write(
     (db) =>
       db
         .prepare(
-          `UPDATE containers SET state = 'exited', exit_code = ?, finished_at = ?, pid = NULL
+          `UPDATE containers SET state = 'exited', exit_code = ?, finished_at = ?, pid = NULL, oom_killed = ?
                   WHERE id = ? AND state != 'exited'`,
         )
-        .run(exitCode, finishedAt, id).changes === 1,
+        .run(exitCode, finishedAt, oomKilled ? 1 : 0, id).changes === 1,
   );
 }
 
@@ -237,4 +250,14 @@ export function deleteContainer(id: string): boolean {
 
 export function containersUsingImage(imageId: string): ContainerRecord[] {
   return (database().prepare('SELECT * FROM containers WHERE image_id = ?').all(imageId) as Row[]).map(fromRow);
+}
+
+/** tbox update: the new limits, kept for the next start too. */
+export function setResources(id: string, resources: ContainerResources): void {
+  write((db) => {
+    const row = db.prepare('SELECT spec FROM containers WHERE id = ?').get(id) as { spec: string } | undefined;
+    if (!row) return;
+    const spec = { ...(JSON.parse(row.spec) as ContainerSpec), resources };
+    db.prepare('UPDATE containers SET spec = ? WHERE id = ?').run(JSON.stringify(spec), id);
+  });
 }

@@ -87,4 +87,8 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE containers ADD COLUMN removing INTEGER NOT NULL DEFAULT 0;
   `,
+  // 6: whether the kernel's OOM killer struck in a container's last run (inspect's State.OOMKilled)
+  `
+  ALTER TABLE containers ADD COLUMN oom_killed INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

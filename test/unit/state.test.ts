@@ -90,6 +90,7 @@ describe('container claims', () => {
     autoRemove: false,
     restartCount: 0,
     stoppedByUser: false,
+    oomKilled: false,
     createdAt: new Date().toISOString(),
     startedAt: null,
     finishedAt: null,
