@@ -160,6 +160,14 @@ export function writeOciSpec(id: string, spec: OciSpec): void {
 /** The seccomp rules in the shim's form, beside config.json. */
 export const seccompRulesPath = (id: string) => path.join(containerDir(id), 'seccomp.rules');
 
+/** A container started before config.json existed has none: then its record's spec, written as it would be now. */
+export function readOciSpecOf(c: ContainerRecord): OciSpec {
+  if (fs.existsSync(ociConfigPath(c.id))) return readOciSpec(c.id);
+  const spec = buildOciSpec(c, undefined);
+  writeOciSpec(c.id, spec);
+  return spec;
+}
+
 export function readOciSpec(id: string): OciSpec {
   return JSON.parse(fs.readFileSync(ociConfigPath(id), 'utf8')) as OciSpec;
 }
