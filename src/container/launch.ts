@@ -20,7 +20,7 @@ import type { ContainerRecord } from '../state/containers.js';
 
 export interface LaunchOptions {
   lowerDirs: string[];
-  /** the container's cgroup, which pid 1 joins before anything else */
+  /** the container's cgroup: pid 1 is moved into it while it builds its root, before exec */
   cgroupDirs: string[];
   /** false for --network host */
   newNetns: boolean;
@@ -122,7 +122,6 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     ...(spec.process.terminal ? ['--tty'] : []),
     ...(spec.process.terminal && c.spec.interactive && opts.stdio === 'inherit' ? ['--interactive'] : []),
     ...(opts.onExit ?? []).flatMap((a) => ['--on-exit', a]),
-    ...opts.cgroupDirs.flatMap((d) => ['--cgroup', d]),
     ...mountArgs(spec),
     ...confinementArgs(c.id, spec),
     '--',
@@ -158,11 +157,16 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
       reject(err.code === 'ENOENT' ? missingTool('unshare') : new TboxError(`cannot start unshare: ${err.message}`));
     });
 
+    let joined: Promise<unknown> = Promise.resolve();
     const lines = createInterface({ input: child.stdio[3] as Readable });
     lines.on('line', (line) => {
       const [word, arg, ...rest] = line.split(' ');
       if (word === 'pid') {
         pid = Number(arg);
+        // Each v1 attach costs the kernel ~2 ms (an RCU grace period); done
+        // here, on the thread pool, it overlaps pid 1 building its root.
+        joined = Promise.all(opts.cgroupDirs.map((d) => fs.promises.writeFile(path.join(d, 'cgroup.procs'), String(pid))));
+        joined.catch(() => {}); // judged in release()
         resolve({ child, shimPid: child.pid!, pid, release, abort, failure: () => startError, exited });
       } else if (word === 'ready') {
         settleReady();
@@ -207,7 +211,14 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
       (child.stdio[4] as Writable | undefined)?.destroy();
     }
 
-    function release(): Promise<void> {
+    async function release(): Promise<void> {
+      try {
+        await joined;
+      } catch (err) {
+        abort();
+        await exited;
+        throw startError ?? new StartError(`join the container's cgroup: ${(err as Error).message}`, EXIT_TBOX);
+      }
       (child.stdio[4] as Writable).end('1');
       return new Promise<void>((res, rej) => {
         const done = (err?: StartError) => (err ? rej(err) : res());

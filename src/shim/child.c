@@ -66,6 +66,7 @@ void run_child(const struct spec *s) {
      * CAP_SETPCAP, then the user, then the remaining capability sets,
      * no_new_privs, and seccomp last, right before exec (or first, while
      * CAP_SYS_ADMIN allows loading it without no_new_privs). */
+    if (s->seccomp_fd >= 0) prepare_seccomp(s->seccomp_fd);
     if (!s->no_new_privs) load_seccomp();
     drop_bounding(s);
     if (s->user) {

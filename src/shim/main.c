@@ -123,7 +123,7 @@ static char **read_env(const char *file, int fd) {
 
 static void parse(int argc, char **argv, struct spec *s) {
     memset(s, 0, sizeof *s);
-    s->report_fd = s->sync_fd = -1;
+    s->report_fd = s->sync_fd = s->seccomp_fd = -1;
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -156,7 +156,12 @@ static void parse(int argc, char **argv, struct spec *s) {
             c->set = 1;
         }
         else if (!strcmp(a, "--cgroup") && s->ncgroups < 16) s->cgroups[s->ncgroups++] = argv[++i];
-        else if (!strcmp(a, "--seccomp")) { prepare_seccomp(argv[++i]); s->seccomp = 1; }
+        else if (!strcmp(a, "--seccomp")) {
+            /* Opened now, while the host's files are in view; parsed by the
+             * child, so the monitor's heap never holds the filter. */
+            const char *file = argv[++i];
+            if ((s->seccomp_fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) { fprintf(stderr, "tbox-shim: %s: %s\n", file, strerror(errno)); exit(125); }
+        }
         else if (!strcmp(a, "--mask") && s->nmasked < MAX_PATHS) s->masked[s->nmasked++] = argv[++i];
         else if (!strcmp(a, "--readonly") && s->nreadonly < MAX_PATHS) s->readonly[s->nreadonly++] = argv[++i];
         else if (!strcmp(a, "--device") && i + 2 < argc && s->ndevices < MAX_PATHS) {
@@ -255,6 +260,7 @@ int main(int argc, char **argv) {
     if (pid == 0) run_child(&s);
     child_pid = pid;
     for (int i = 0; i < s.ncgroups; i++) close(s.cgroup_fds[i]);
+    if (s.seccomp_fd >= 0) close(s.seccomp_fd);
     close(err_pipe[1]);
     if (s.sync_fd >= 0) close(s.sync_fd);
     if (log_fd >= 0 && !s.tty) {

@@ -5,8 +5,8 @@
  * src/container/security/seccomp.ts):
  *   default ACTION ERRNO
  *   ACTION ERRNO SYSCALL NARGS [INDEX OP VALUE VALUE2]...
- * They are parsed before the fork, while the host's files are in view, and
- * loaded by the container's process right before exec.
+ * The monitor opens the file while the host's files are in view; the
+ * container's process parses it and loads the filter right before exec.
  */
 #define _GNU_SOURCE
 #include "shim.h"
@@ -35,10 +35,11 @@ static int parse_op(const char *name, enum scmp_compare *out) {
     return -1;
 }
 
-/* Build the filter from the rules file; any malformed line refuses the start. */
-void prepare_seccomp(const char *file) {
-    FILE *f = fopen(file, "re");
-    if (!f) { fprintf(stderr, "tbox-shim: %s: %s\n", file, strerror(errno)); exit(125); }
+/* Build the filter from the rules; any malformed line refuses the start. */
+void prepare_seccomp(int fd) {
+    const char *file = "seccomp rules";
+    FILE *f = fdopen(fd, "re");
+    if (!f) fail(125, "%s: %s", file, strerror(errno));
     char line[1024], action[32], name[80];
     int errno_ret, nargs, n, lineno = 0;
     uint32_t default_action = SCMP_ACT_ALLOW;
@@ -53,8 +54,7 @@ void prepare_seccomp(const char *file) {
         }
         uint32_t act;
         if (sscanf(line, "%31s %d %79s %d%n", action, &errno_ret, name, &nargs, &n) != 4 || parse_action(action, errno_ret, &act) < 0 || nargs < 0 || nargs > 6) {
-            fprintf(stderr, "tbox-shim: %s:%d: bad rule\n", file, lineno);
-            exit(125);
+            fail(125, "%s:%d: bad rule", file, lineno);
         }
         struct scmp_arg_cmp args[6];
         const char *p = line + n;
@@ -64,8 +64,7 @@ void prepare_seccomp(const char *file) {
             unsigned long long v1, v2;
             int used;
             if (sscanf(p, "%u %15s %llu %llu%n", &index, op, &v1, &v2, &used) != 4 || index > 5 || parse_op(op, &args[i].op) < 0) {
-                fprintf(stderr, "tbox-shim: %s:%d: bad argument\n", file, lineno);
-                exit(125);
+                fail(125, "%s:%d: bad argument", file, lineno);
             }
             args[i].arg = index;
             /* Docker's format: MASKED_EQ has the mask in value, the datum in valueTwo. */
@@ -77,10 +76,10 @@ void prepare_seccomp(const char *file) {
         /* A syscall this architecture lacks; a rule that repeats the default. */
         if (nr == __NR_SCMP_ERROR || act == default_action) continue;
         int rc = seccomp_rule_add_array(ctx, act, nr, (unsigned)nargs, args);
-        if (rc < 0) { fprintf(stderr, "tbox-shim: seccomp rule for %s: %s\n", name, strerror(-rc)); exit(125); }
+        if (rc < 0) fail(125, "seccomp rule for %s: %s", name, strerror(-rc));
     }
     fclose(f);
-    if (!ctx) { fprintf(stderr, "tbox-shim: %s: no default action\n", file); exit(125); }
+    if (!ctx) fail(125, "%s: no default action", file);
 }
 
 /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: then it is

@@ -49,7 +49,9 @@ struct spec {
     char **envp;
     /* Confinement, applied in stages right before exec (see confine.c). */
     struct caps { unsigned long long bounding, effective, permitted, inheritable, ambient; int set; } caps;
-    int no_new_privs, seccomp;
+    int no_new_privs;
+    /* the seccomp rules (see seccomp.c), or -1 */
+    int seccomp_fd;
     /* Writable file systems (rootfs, /dev) nodev, the standard nodes bound from the host. */
     int nodev;
     const char *masked[MAX_PATHS], *readonly[MAX_PATHS];
@@ -93,7 +95,7 @@ void apply_caps(const struct spec *s);
 void mask_paths(const struct spec *s);
 
 /* seccomp.c */
-void prepare_seccomp(const char *file);
+void prepare_seccomp(int fd);
 void load_seccomp(void);
 
 /* rootfs.c */

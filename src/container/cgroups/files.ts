@@ -31,7 +31,7 @@ export function readKeyed(file: string): Record<string, number> {
 
 /** rmdir, waiting a little for exiting processes to leave (the kernel empties a cgroup asynchronously). */
 export function removeDir(dir: string): boolean {
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 1000; i++) {
     try {
       fs.rmdirSync(dir);
       return true;
@@ -39,7 +39,7 @@ export function removeDir(dir: string): boolean {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return true;
       if (code !== 'EBUSY') throw err;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
     }
   }
   return false;
