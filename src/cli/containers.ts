@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ago, printRecords, renderTemplate, truncate } from './format.js';
+import { addResourceOptions, resourceFlags } from './resource-flags.js';
 import type { ContainerRecord } from '../state/containers.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -26,7 +27,7 @@ function psRecord(c: ContainerRecord) {
 }
 
 export function registerContainerCommands(program: Command, setExit: (code: number) => void): void {
-  program
+  const run = program
     .command('run')
     .description('Create and run a new container from an image')
     .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
@@ -53,12 +54,6 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .option('--privileged', "the host's capabilities and devices, no seccomp, no masked or read-only paths", false)
     .option('--security-opt <opt>', 'no-new-privileges, seccomp=unconfined or seccomp=PROFILE.json (repeatable)', collect, [])
     .option('--device <dev>', 'add a host device: HOST[:CONTAINER][:rwm] (repeatable)', collect, [])
-    .option('-m, --memory <bytes>', 'memory limit (b, k, m, g)')
-    .option('--memory-swap <bytes>', 'memory plus swap limit; -1 for unlimited swap')
-    .option('--cpus <number>', 'number of CPUs, such as 0.5')
-    .option('--cpu-shares <shares>', 'CPU shares (relative weight)')
-    .option('--cpuset-cpus <cpus>', 'CPUs the container may use, such as 0-1')
-    .option('--pids-limit <n>', 'most processes at once (default 2048; -1 for no limit)')
     .action(async (image: string, cmd: string[], o) => {
       const { runContainer } = await import('../container/run.js');
       const { parsePullPolicy } = await import('../image/resolve.js');
@@ -85,18 +80,12 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
         privileged: o.privileged,
         securityOpt: o.securityOpt,
         devices: o.device,
-        resources: {
-          memory: o.memory,
-          memorySwap: o.memorySwap,
-          cpus: o.cpus,
-          cpuShares: o.cpuShares,
-          cpusetCpus: o.cpusetCpus,
-          pidsLimit: o.pidsLimit,
-        },
+        resources: resourceFlags(o),
       });
       if (o.detach) process.stdout.write(`${result.id}\n`);
       setExit(result.exitCode);
     });
+  addResourceOptions(run);
 
   program
     .command('start')

@@ -1,6 +1,7 @@
 /** stats, top and update: what a container uses, and its limits. */
 import type { Command } from 'commander';
 import { printRecords, table } from './format.js';
+import { addResourceOptions, resourceFlags } from './resource-flags.js';
 
 /** go-units' "%.4g" sizes: binary for memory (MiB), decimal for I/O (kB), as docker stats prints them. */
 function units(bytes: number, base: 1000 | 1024): string {
@@ -70,28 +71,16 @@ export function registerStatsCommands(program: Command): void {
       );
     });
 
-  program
+  const update = program
     .command('update')
     .description("Update a container's resource limits")
     .argument('<container...>')
-    .option('-m, --memory <bytes>', 'memory limit (b, k, m, g)')
-    .option('--memory-swap <bytes>', 'memory plus swap limit; -1 for unlimited swap')
-    .option('--cpus <number>', 'number of CPUs')
-    .option('--cpu-shares <shares>', 'CPU shares (relative weight)')
-    .option('--cpuset-cpus <cpus>', 'CPUs the container may use')
-    .option('--pids-limit <n>', 'most processes at once; -1 for no limit')
     .action(async (refs: string[], o) => {
       const { updateContainer } = await import('../container/update.js');
       for (const ref of refs) {
-        updateContainer(ref, {
-          memory: o.memory,
-          memorySwap: o.memorySwap,
-          cpus: o.cpus,
-          cpuShares: o.cpuShares,
-          cpusetCpus: o.cpusetCpus,
-          pidsLimit: o.pidsLimit,
-        });
+        updateContainer(ref, resourceFlags(o));
         process.stdout.write(`${ref}\n`);
       }
     });
+  addResourceOptions(update);
 }
