@@ -22,8 +22,6 @@ export interface LaunchOptions {
   lowerDirs: string[];
   /** the container's cgroup: pid 1 is moved into it while it builds its root, before exec */
   cgroupDirs: string[];
-  /** false for --network host */
-  newNetns: boolean;
   stdio: 'inherit' | 'detached';
   user?: { uid: number; gid: number };
   /** Run after the container exits, by the shim, even with no tbox CLI left (detached containers). */
@@ -53,6 +51,8 @@ const envFilePath = (id: string) => path.join(containerDir(id), 'env');
 export const envFileText = (env: readonly string[]) => env.map((e) => `${e}\0`).join('');
 
 export class StartError extends TboxError {}
+
+const UNSHARE_FLAG: Record<string, string> = { mount: '--mount', uts: '--uts', ipc: '--ipc', pid: '--pid', network: '--net' };
 
 /** The binds of config.json's mounts (the shim makes the rest itself), --device nodes, and nodev. */
 function mountArgs(spec: OciSpec): string[] {
@@ -90,6 +90,7 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
   const dir = containerDir(c.id);
   const spec = buildOciSpec(c, opts.user);
   writeOciSpec(c.id, spec);
+  const newNetns = spec.linux.namespaces.some((n) => n.type === 'network');
   fs.writeFileSync(envFilePath(c.id), envFileText(spec.process.env), { mode: 0o600 });
   const shimArgs = [
     '--rootfs',
@@ -114,7 +115,7 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     // pid 1 waits before exec until release(): the network is in, the state is written.
     '--sync-fd',
     '4',
-    ...(opts.newNetns ? ['--loopback-up'] : []),
+    ...(newNetns ? ['--loopback-up'] : []),
     '--log',
     logPath(c.id),
     // In the foreground the shim also copies the output to our terminal.
@@ -127,7 +128,8 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     '--',
     ...spec.process.args,
   ];
-  const namespaces = ['--mount', '--uts', '--ipc', '--pid', ...(opts.newNetns ? ['--net'] : [])];
+  // unshare(1)'s flag for each of config.json's linux.namespaces
+  const namespaces = spec.linux.namespaces.map((n) => UNSHARE_FLAG[n.type]!);
 
   const stdio: StdioOptions =
     opts.stdio === 'inherit'

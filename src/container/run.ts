@@ -141,7 +141,6 @@ async function startContainer(c: ContainerRecord, image: ImageRecord, detached: 
       cgroupDirs: cgroup.joinDirs(),
       lowerDirs: lowers,
       user: c.spec.user ? resolveUser(c.spec.user, lowers) : undefined,
-      newNetns: c.spec.network !== 'host',
       stdio: detached ? 'detached' : 'inherit',
       // The hook records the exit with no CLI waiting, and applies --restart.
       onExit: detached || (c.spec.restart ?? 'no') !== 'no' ? reconcileHook() : undefined,

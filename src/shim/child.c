@@ -37,6 +37,8 @@ void run_child(const struct spec *s) {
     close(err_pipe[0]);
     if (pty_sock[0] >= 0) close(pty_sock[0]);
     join_cgroups(s);
+    /* Built now, while tbox plugs in the network; loaded just before exec. */
+    if (s->seccomp_fd >= 0) prepare_seccomp(s->seccomp_fd);
     if (out_pipe[1] >= 0 && !s->tty) {
         dup2(out_pipe[1], 1);
         dup2(err_out_pipe[1], 2);
@@ -66,7 +68,6 @@ void run_child(const struct spec *s) {
      * CAP_SETPCAP, then the user, then the remaining capability sets,
      * no_new_privs, and seccomp last, right before exec (or first, while
      * CAP_SYS_ADMIN allows loading it without no_new_privs). */
-    if (s->seccomp_fd >= 0) prepare_seccomp(s->seccomp_fd);
     if (!s->no_new_privs) load_seccomp();
     drop_bounding(s);
     if (s->user) {
