@@ -72,7 +72,8 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     ],
     { stdio },
   );
-  (child.stdio[3] as Writable).end(envFileText(env));
+  // A shim that dies before reading its env resets the pipe: its exit status tells the story.
+  (child.stdio[3] as Writable).on('error', () => {}).end(envFileText(env));
   const raw = opts.tty && opts.interactive && process.stdin.isTTY;
   if (raw) process.stdin.setRawMode(true);
   try {

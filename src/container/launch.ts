@@ -159,6 +159,10 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
       reject(err.code === 'ENOENT' ? missingTool('unshare') : new TboxError(`cannot start unshare: ${err.message}`));
     });
 
+    // The report and sync pipes are sockets: a container killed at the wrong
+    // moment (rm -f racing a start) resets them. That is no crash of tbox's:
+    // what happened is judged from the report and the exit status.
+    for (const fd of [3, 4]) (child.stdio[fd] as Readable).on('error', () => {});
     let joined: Promise<unknown> = Promise.resolve();
     const lines = createInterface({ input: child.stdio[3] as Readable });
     lines.on('line', (line) => {
