@@ -25,7 +25,8 @@ function signal(c: ContainerRecord, sig: NodeJS.Signals | number): void {
 /** A container another tbox is starting has no pid 1 yet: wait until it has, or gave up. */
 async function settled(c: ContainerRecord): Promise<ContainerRecord> {
   let now: ContainerRecord | undefined = c;
-  for (let i = 0; i < 200 && now && now.state === 'running' && !now.pid && isAlive(now.shimPid, now.shimStartTicks); i++) {
+  // As long as the starting tbox lives (a minute at most): a loaded host can be slow to start.
+  for (let i = 0; i < 2400 && now && now.state === 'running' && !now.pid && isAlive(now.shimPid, now.shimStartTicks); i++) {
     await new Promise((r) => setTimeout(r, 25));
     now = getContainer(c.id);
   }
