@@ -115,8 +115,7 @@ export interface ProcessUser {
 export function buildOciSpec(c: ContainerRecord, user: ProcessUser | undefined): OciSpec {
   const dir = containerDir(c.id);
   // A container made before confinement existed gets today's defaults.
-  const sec =
-    c.spec.security ?? buildSecurity({ cmd: [], env: [], envFiles: [], hostname: '', network: '', tty: false, interactive: false });
+  const sec = c.spec.security ?? buildSecurity({});
   const caps = sec.caps;
   const privileged = sec.privileged;
   const root = (user?.uid ?? 0) === 0;

@@ -36,7 +36,7 @@ export interface RunFlags {
 }
 
 /** --cap-add, --cap-drop, --privileged, --security-opt and --device, checked and resolved now, as Docker does at create. */
-export function buildSecurity(flags: RunFlags): ContainerSecurity {
+export function buildSecurity(flags: Pick<RunFlags, 'capAdd' | 'capDrop' | 'privileged' | 'securityOpt' | 'devices'>): ContainerSecurity {
   const privileged = flags.privileged ?? false;
   const opts = parseSecurityOpts(flags.securityOpt ?? []);
   return {
