@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { ago, printRecords, renderTemplate, truncate } from './format.js';
 import { addResourceOptions, resourceFlags } from './resource-flags.js';
 import type { ContainerRecord } from '../state/containers.js';
+import type { PortBinding } from '../state/ports.js';
+import { formatPortsColumn } from '../network/ports.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -11,7 +13,7 @@ function statusText(c: ContainerRecord): string {
   return 'Created';
 }
 
-function psRecord(c: ContainerRecord) {
+function psRecord(c: ContainerRecord, bindings: PortBinding[]) {
   return {
     ID: c.id.slice(0, 12),
     Image: c.imageRef,
@@ -20,7 +22,7 @@ function psRecord(c: ContainerRecord) {
     RunningFor: ago(c.createdAt),
     Status: statusText(c),
     State: c.state,
-    Ports: '',
+    Ports: c.state === 'running' ? formatPortsColumn(bindings, c.spec.exposed ?? []) : '',
     Names: c.name,
     Networks: c.spec.network,
   };
@@ -45,6 +47,19 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .option('-u, --user <user>', 'name|uid[:group|gid] to run as')
     .option('--network <network>', 'bridge (default), host, none, or a network from tbox network create', 'bridge')
     .option('--ip <address>', 'IPv4 address on a bridge network')
+    .option(
+      '-p, --publish <[ip:][hostPort:]containerPort[/proto]>',
+      "publish a container's port to the host (repeatable; ranges too)",
+      collect,
+      [],
+    )
+    .option('-P, --publish-all', 'publish every exposed port to a free host port', false)
+    .option('--expose <port[/proto]>', 'expose a port or a range (repeatable)', collect, [])
+    .option('--network-alias <name>', 'another name peers on a user network reach this container by (repeatable)', collect, [])
+    .option('--add-host <host:ip>', 'add a line to /etc/hosts (repeatable; ip may be host-gateway)', collect, [])
+    .option('--dns <ip>', 'a DNS server for /etc/resolv.conf (repeatable)', collect, [])
+    .option('--dns-search <domain>', 'a DNS search domain (repeatable)', collect, [])
+    .option('--dns-option <option>', 'a resolv.conf option (repeatable)', collect, [])
     .option('--pull <policy>', 'pull the image: missing, always, never', 'missing')
     .option('--restart <policy>', 'no, always, unless-stopped, on-failure[:max-retries]', 'no')
     .option('-i, --interactive', 'keep stdin open', false)
@@ -81,6 +96,14 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
         securityOpt: o.securityOpt,
         devices: o.device,
         resources: resourceFlags(o),
+        publish: o.publish,
+        publishAll: o.publishAll,
+        expose: o.expose,
+        networkAlias: o.networkAlias,
+        addHost: o.addHost,
+        dns: o.dns,
+        dnsSearch: o.dnsSearch,
+        dnsOption: o.dnsOption,
       });
       if (o.detach) process.stdout.write(`${result.id}\n`);
       setExit(result.exitCode);
@@ -200,6 +223,7 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .action(async (o) => {
       const { reconcile } = await import('../container/reconcile.js');
       const { listContainers } = await import('../state/containers.js');
+      const { bindingsOf } = await import('../state/ports.js');
       reconcile();
       const list = listContainers().filter((c) => o.all || c.state === 'running');
       if (o.quiet) {
@@ -207,7 +231,7 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
         return;
       }
       const records = list.map((c) => ({
-        ...psRecord(c),
+        ...psRecord(c, bindingsOf(c.id)),
         ...(o.trunc === false ? { ID: c.id, Command: `"${c.spec.args.join(' ')}"` } : {}),
       }));
       printRecords(
@@ -245,6 +269,30 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
       if (o.format) for (const item of out) process.stdout.write(renderTemplate(o.format, item) + '\n');
       else process.stdout.write(JSON.stringify(out, null, 4) + '\n');
       if (failed) throw failed;
+    });
+
+  program
+    .command('port')
+    .description("List a container's published ports, or the host address of one")
+    .argument('<container>')
+    .argument('[port]', 'PRIVATE_PORT[/PROTO]')
+    .action(async (ref: string, port: string | undefined) => {
+      const { reconcile } = await import('../container/reconcile.js');
+      const { findContainer } = await import('../state/containers.js');
+      const { bindingsOf } = await import('../state/ports.js');
+      const { hostIpOf, parseExposed } = await import('../network/ports.js');
+      const { NotFoundError } = await import('../errors.js');
+      reconcile();
+      const c = findContainer(ref);
+      let bindings = c.state === 'running' ? bindingsOf(c.id) : [];
+      if (port !== undefined) {
+        const { ports, proto } = parseExposed(port, 'port');
+        bindings = bindings.filter((b) => b.proto === proto && b.containerPort === ports[0]);
+        if (bindings.length === 0) throw new NotFoundError(`No public port '${ports[0]}/${proto}' published for ${c.name}`, 1);
+        for (const b of bindings) process.stdout.write(`${hostIpOf(b)}:${b.hostPort}\n`);
+        return;
+      }
+      for (const b of bindings) process.stdout.write(`${b.containerPort}/${b.proto} -> ${hostIpOf(b)}:${b.hostPort}\n`);
     });
 
   program

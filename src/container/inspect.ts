@@ -4,6 +4,7 @@ import type { ContainerRecord } from '../state/containers.js';
 import { containerEndpoint } from '../network/attach.js';
 import { parseRestartPolicy } from './restart-policy.js';
 import { formatIp, parseCidr } from '../network/ipv4.js';
+import { bindingsOf, hostIpOf } from '../state/ports.js';
 
 function networkSettings(c: ContainerRecord) {
   const ep = containerEndpoint(c.id);
@@ -24,7 +25,26 @@ function networkSettings(c: ContainerRecord) {
     Gateway: endpoint?.Gateway ?? '',
     MacAddress: endpoint?.MacAddress ?? '',
     Networks: { [c.spec.network]: endpoint ?? {} },
+    Ports: portsSettings(c),
   };
+}
+
+/** Docker's NetworkSettings.Ports: every exposed port, with its host bindings while running (null when not published). */
+function portsSettings(c: ContainerRecord): Record<string, { HostIp: string; HostPort: string }[] | null> {
+  const bindings = c.state === 'running' ? bindingsOf(c.id) : [];
+  const out: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
+  for (const key of c.spec.exposed ?? []) out[key] = null;
+  for (const b of bindings) (out[`${b.containerPort}/${b.proto}`] ??= []).push({ HostIp: hostIpOf(b), HostPort: String(b.hostPort) });
+  return out;
+}
+
+/** HostConfig.PortBindings: what was asked for ("" for a host port chosen at start). */
+function portBindings(c: ContainerRecord): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const m of c.spec.ports ?? []) {
+    (out[`${m.containerPort}/${m.proto}`] ??= []).push({ HostIp: m.hostIp, HostPort: m.hostPort ? String(m.hostPort) : '' });
+  }
+  return out;
 }
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -74,6 +94,7 @@ export function inspectContainer(c: ContainerRecord) {
       WorkingDir: c.spec.cwd,
       Tty: c.spec.tty,
       OpenStdin: c.spec.interactive,
+      ExposedPorts: Object.fromEntries((c.spec.exposed ?? []).map((k) => [k, {}])),
     },
     RestartCount: c.restartCount,
     HostConfig: {
@@ -88,6 +109,12 @@ export function inspectContainer(c: ContainerRecord) {
       CpusetCpus: res.cpu?.cpus ?? '',
       PidsLimit: res.pids?.limit ?? null,
       SecurityOpt: securityOpt(c),
+      PortBindings: portBindings(c),
+      ReadonlyRootfs: c.spec.readOnly ?? false,
+      Dns: c.spec.dns?.servers ?? [],
+      DnsSearch: c.spec.dns?.search ?? [],
+      DnsOptions: c.spec.dns?.options ?? [],
+      ExtraHosts: c.spec.extraHosts?.length ? c.spec.extraHosts : null,
     },
     NetworkSettings: networkSettings(c),
     GraphDriver: {

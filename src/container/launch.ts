@@ -17,6 +17,7 @@ import { TboxError, EXIT_TBOX } from '../errors.js';
 import { buildOciSpec, seccompRulesPath, writeOciSpec, type OciSpec } from './oci.js';
 import { capMask } from './security/capabilities.js';
 import type { ContainerRecord } from '../state/containers.js';
+import { hostIpOf, type PortBinding } from '../state/ports.js';
 
 export interface LaunchOptions {
   lowerDirs: string[];
@@ -26,6 +27,8 @@ export interface LaunchOptions {
   user?: { uid: number; gid: number };
   /** Run after the container exits, by the shim, even with no tbox CLI left (detached containers). */
   onExit?: string[];
+  /** host ports the monitor holds bound while the container runs (see src/shim/ports.c) */
+  publish?: PortBinding[];
 }
 
 export interface Launched {
@@ -123,6 +126,7 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     ...(spec.process.terminal ? ['--tty'] : []),
     ...(spec.process.terminal && c.spec.interactive && opts.stdio === 'inherit' ? ['--interactive'] : []),
     ...(opts.onExit ?? []).flatMap((a) => ['--on-exit', a]),
+    ...(opts.publish ?? []).flatMap((p) => ['--publish', `${p.proto}:${hostIpOf(p)}:${p.hostPort}`]),
     ...mountArgs(spec),
     ...confinementArgs(c.id, spec),
     '--',
@@ -194,7 +198,8 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
       if (!exitStatus || !reportClosed) return;
       const { code, signal } = exitStatus;
       if (!pid) {
-        reject(new TboxError(`container failed to start (unshare exited ${code ?? signal})`));
+        // The monitor may have said why (a host port it could not hold).
+        reject(startError ?? new TboxError(`container failed to start (unshare exited ${code ?? signal})`));
         return;
       }
       // The shim reports pid 1's real status; if the shim itself was killed

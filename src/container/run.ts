@@ -16,6 +16,8 @@ import { resolveTool } from '../host/command.js';
 import { resolveNetwork } from '../network/networks.js';
 import { leaseAddress, leaseIp } from '../network/ipam.js';
 import { attachToBridge, releaseContainerNetwork } from '../network/attach.js';
+import { reservePorts } from '../network/publish.js';
+import { firewall } from '../network/firewall/firewall.js';
 import {
   claimStart,
   findContainer,
@@ -57,6 +59,9 @@ export async function createContainer(opts: RunOptions): Promise<{ container: Co
   const bridgeNetwork = resolveNetwork(opts.network);
   const network = bridgeNetwork?.name ?? opts.network;
   if (opts.ip !== undefined && !bridgeNetwork) throw new InvalidArgumentError(`--ip needs a bridge network, not ${network}`);
+  if (opts.networkAlias?.length && (!bridgeNetwork || bridgeNetwork.isDefault)) {
+    throw new InvalidArgumentError('network-scoped alias is supported only for containers in user defined networks');
+  }
   const name = opts.name === undefined ? generateName() : validateName(opts.name);
   const image = await resolveImage(opts.image, opts.pull);
   const id = newId();
@@ -130,8 +135,10 @@ async function startContainer(c: ContainerRecord, image: ImageRecord, detached: 
     releaseContainerNetwork(c.id);
     makeContainerDirs(c.id);
     const net = resolveNetwork(c.spec.network);
-    const lease = net && leaseAddress(net.id, c.id, c.spec.ip);
     undo.push(() => releaseContainerNetwork(c.id));
+    // First, so a port another container or process holds stops the start before anything is made.
+    const ports = net ? await reservePorts(c.id, c.spec.ports ?? []) : [];
+    const lease = net && leaseAddress(net.id, c.id, c.spec.ip);
     writeEtcFiles(containerDir(c.id), c.spec.hostname, c.name, lease ? leaseIp(lease) : undefined, c.spec.network === 'host');
     const lowers = lowerDirs(image);
     const cgroup = cgroupOf(c.id);
@@ -144,11 +151,13 @@ async function startContainer(c: ContainerRecord, image: ImageRecord, detached: 
       stdio: detached ? 'detached' : 'inherit',
       // The hook records the exit with no CLI waiting, and applies --restart.
       onExit: detached || (c.spec.restart ?? 'no') !== 'no' ? reconcileHook() : undefined,
+      publish: ports,
     });
     undo.push(() => launched.abort());
     if (lease && net) {
       try {
-        attachToBridge(net, lease, launched.pid);
+        attachToBridge(net, lease, launched.pid, { hairpin: ports.length > 0 });
+        if (ports.length) firewall().setupPortForward({ containerId: c.id, containerIp: leaseIp(lease), bridge: net.bridge, ports });
       } catch (err) {
         launched.abort();
         await launched.exited;

@@ -3,9 +3,11 @@
  * following Docker's rules for Entrypoint, Cmd, Env and WorkingDir.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import { InvalidArgumentError } from '../errors.js';
 import type { ImageRecord } from '../state/images.js';
-import type { ContainerSecurity, ContainerSpec } from '../state/containers.js';
+import type { ContainerMount, ContainerSecurity, ContainerSpec } from '../state/containers.js';
+import { exposedKeys, parseExposed, resolvePublished, type PortMapping } from '../network/ports.js';
 import { effectiveCaps } from './security/capabilities.js';
 import { parseSecurityOpts } from './security/options.js';
 import { parseDevice } from './security/devices.js';
@@ -33,6 +35,69 @@ export interface RunFlags {
   securityOpt?: string[];
   devices?: string[];
   resources?: ResourceFlags;
+  /** -p, -P, --expose */
+  publish?: string[];
+  publishAll?: boolean;
+  expose?: string[];
+  /** resolved -v, --mount, --tmpfs, --volumes-from (see mounts.ts) */
+  mounts?: ContainerMount[];
+  readOnly?: boolean;
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
+  addHost?: string[];
+  networkAlias?: string[];
+}
+
+/** The image's ExposedPorts keys that parse; it is hostile input, and a key that does not parse exposes nothing. */
+function imageExposedPorts(cfg: NonNullable<ImageRecord['config']['config']>): string[] {
+  return Object.keys(cfg.ExposedPorts ?? {}).filter((key) => {
+    try {
+      parseExposed(key);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** -p and -P; on the host's network or none there is nothing to forward, and Docker drops them with a warning. */
+function publishedPorts(flags: RunFlags, imageExposed: string[]): PortMapping[] {
+  const ports = resolvePublished(flags.publish ?? [], flags.publishAll ?? false, [...imageExposed, ...(flags.expose ?? [])]);
+  if (ports.length > 0 && (flags.network === 'host' || flags.network === 'none')) {
+    process.stderr.write(`WARNING: Published ports are discarded when using ${flags.network} network mode\n`);
+    return [];
+  }
+  return ports;
+}
+
+const HOST_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,253})$/;
+
+/** --add-host NAME:IP (host-gateway: the network's gateway, filled in at start), --dns*, --network-alias. */
+function nameFlags(flags: RunFlags): Pick<ContainerSpec, 'dns' | 'extraHosts' | 'aliases'> {
+  const extraHosts = (flags.addHost ?? []).map((entry) => {
+    const at = entry.indexOf(':');
+    const [name, ip] = at < 0 ? [entry, ''] : [entry.slice(0, at), entry.slice(at + 1)];
+    if (!HOST_NAME.test(name) || !(ip === 'host-gateway' || net.isIP(ip))) {
+      throw new InvalidArgumentError(`invalid --add-host "${entry}": expected NAME:IP (or NAME:host-gateway)`);
+    }
+    return `${name}:${ip}`;
+  });
+  for (const server of flags.dns ?? []) {
+    if (!net.isIP(server)) throw new InvalidArgumentError(`invalid --dns "${server}": an IP address`);
+  }
+  for (const word of [...(flags.dnsSearch ?? []), ...(flags.dnsOption ?? [])]) {
+    if (!/^[\w.:-]+$/.test(word)) throw new InvalidArgumentError(`invalid --dns-search or --dns-option "${word}"`);
+  }
+  for (const alias of flags.networkAlias ?? []) {
+    if (!HOST_NAME.test(alias)) throw new InvalidArgumentError(`invalid --network-alias "${alias}": letters, digits, '_', '.', '-'`);
+  }
+  const dns = flags.dns?.length || flags.dnsSearch?.length || flags.dnsOption?.length;
+  return {
+    extraHosts,
+    aliases: flags.networkAlias ?? [],
+    ...(dns ? { dns: { servers: flags.dns ?? [], search: flags.dnsSearch ?? [], options: flags.dnsOption ?? [] } } : {}),
+  };
 }
 
 /** --cap-add, --cap-drop, --privileged, --security-opt and --device, checked and resolved now, as Docker does at create. */
@@ -94,6 +159,8 @@ export function buildSpec(image: ImageRecord, flags: RunFlags): ContainerSpec {
     throw new InvalidArgumentError(`the working directory '${cwd}' is invalid: it needs to be an absolute path`);
   }
   const user = [...flags.envFiles.flatMap(parseEnvFile), ...flags.env].map(resolveEnvEntry).filter((e): e is string => e !== undefined);
+  const imageExposed = imageExposedPorts(cfg);
+  const ports = publishedPorts(flags, imageExposed);
   const base = [DEFAULT_PATH, `HOSTNAME=${flags.hostname}`, `HOME=${flags.home || '/root'}`, ...(flags.tty ? ['TERM=xterm'] : [])];
   return {
     args,
@@ -106,5 +173,10 @@ export function buildSpec(image: ImageRecord, flags: RunFlags): ContainerSpec {
     user: flags.user || cfg.User || undefined,
     security: buildSecurity(flags),
     resources: parseResources(flags.resources ?? {}),
+    ports,
+    exposed: exposedKeys(imageExposed, flags.expose ?? [], ports),
+    mounts: flags.mounts ?? [],
+    readOnly: flags.readOnly ?? false,
+    ...nameFlags(flags),
   };
 }

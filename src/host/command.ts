@@ -99,6 +99,15 @@ export function ipBatch(lines: readonly string[], opts: { netnsOf?: number } = {
   return run('nsenter', [`--net=/proc/${opts.netnsOf}/ns/net`, 'ip', '-batch', '-'], { input });
 }
 
+/**
+ * Write a kernel setting (/proc/sys, /sys/class/net): the one host change
+ * that is a file write rather than a command, traced like one.
+ */
+export function writeKernelFile(file: string, value: string): void {
+  if (debug) process.stderr.write(`+ echo ${value} > ${file}\n`);
+  fs.writeFileSync(file, `${value}\n`);
+}
+
 /** A tool's absolute path on tbox's PATH, for a program that execs it without a search (the shim's exit hook). */
 export function resolveTool(cmd: string): string {
   for (const dir of (hostEnv().PATH ?? '').split(':')) {

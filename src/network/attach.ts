@@ -6,16 +6,24 @@
  */
 import fs from 'node:fs';
 import { ipBatch, run } from '../host/command.js';
+import { teardown } from '../errors.js';
 import { leaseOf, networkById, type LeaseRecord, type NetworkRecord } from '../state/networks.js';
+import { bindingsOf, releaseBindings } from '../state/ports.js';
 import { releaseLease } from './ipam.js';
 import { formatIp, parseCidr } from './ipv4.js';
+import { firewall } from './firewall/firewall.js';
 
-export function attachToBridge(net: NetworkRecord, lease: LeaseRecord, netnsPid: number): void {
+/**
+ * hairpin: the bridge may send a frame back out the port it came in by, which
+ * a container reaching its own published port through the host needs.
+ */
+export function attachToBridge(net: NetworkRecord, lease: LeaseRecord, netnsPid: number, opts: { hairpin: boolean }): void {
   const { prefix } = parseCidr(net.subnet);
   try {
     ipBatch([
       `link add ${lease.hostVeth} type veth peer name eth0 address ${lease.mac} netns ${netnsPid}`,
       `link set ${lease.hostVeth} master ${net.bridge}`,
+      ...(opts.hairpin ? [`link set ${lease.hostVeth} type bridge_slave hairpin on`] : []),
       `link set ${lease.hostVeth} up`,
     ]);
     ipBatch(
@@ -34,12 +42,25 @@ function removeHostVeth(name: string): void {
   if (fs.existsSync(`/sys/class/net/${name}`)) run('ip', ['link', 'del', name], { allowFailure: true });
 }
 
-/** Give back what a container held on its network: the veth and the lease. */
+/**
+ * Give back what a container held on its network: its published ports (rules
+ * first, then the reservation, so a rule is never left unrecorded), the veth
+ * and the lease. Every step runs; all failures are reported.
+ */
 export function releaseContainerNetwork(containerId: string): void {
   const lease = leaseOf(containerId);
-  if (!lease) return;
-  removeHostVeth(lease.hostVeth);
-  releaseLease(containerId);
+  const ports = bindingsOf(containerId);
+  teardown([
+    ...(ports.length
+      ? [
+          () => {
+            firewall().teardownPortForward(containerId);
+            releaseBindings(containerId);
+          },
+        ]
+      : []),
+    ...(lease ? [() => removeHostVeth(lease.hostVeth), () => releaseLease(containerId)] : []),
+  ]);
 }
 
 export function containerEndpoint(containerId: string): { lease: LeaseRecord; network: NetworkRecord } | undefined {

@@ -13,7 +13,7 @@ import type { NetworkRecord } from '../state/networks.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { broadcast, contains, formatCidr, formatIp, overlaps, parseCidr, parseIp, type Cidr } from './ipv4.js';
 import { overlappingRoute } from './host-routes.js';
-import { bridgeExists, createBridge, deleteBridge, enableForwarding } from './bridge.js';
+import { allowLocalnetRouting, bridgeAddress, bridgeExists, bridgeOwner, createBridge, deleteBridge, enableForwarding } from './bridge.js';
 import { firewall } from './firewall/firewall.js';
 
 export const BUILTIN_NETWORKS = ['bridge', 'host', 'none'] as const;
@@ -59,6 +59,7 @@ function realize(db: Database, net: NetworkRecord): void {
   try {
     if (!bridgeExists(net.bridge)) createBridge(net.bridge, net.gateway, net.subnet);
     enableForwarding();
+    allowLocalnetRouting(net.bridge);
     firewall().apply(store.listNetworks(db));
   } catch (err) {
     store.deleteNetwork(net.id, db);
@@ -125,19 +126,39 @@ export function createNetwork(opts: CreateNetworkOptions): NetworkRecord {
   });
 }
 
+/**
+ * The bridge's owner decides what this root may do with it: make it, adopt it
+ * (its own, with the subnet it really has), or leave it alone, naming who
+ * holds it and how to choose another.
+ */
+function checkDefaultBridge(name: string): 'absent' | 'this root' {
+  const owner = bridgeOwner(name);
+  if (owner.kind === 'another root') {
+    throw new ConflictError(
+      `bridge ${name} belongs to another tbox data root (${owner.root}): give this root its own bridge with TBOX_BRIDGE=<name>`,
+    );
+  }
+  if (owner.kind === 'not tbox') {
+    throw new ConflictError(`${name} exists on this host and tbox did not make it, so tbox leaves it alone: set TBOX_BRIDGE=<name>`);
+  }
+  return owner.kind;
+}
+
 /** The default network, made (row, bridge, rules) the first time anything needs it. */
 export function ensureDefaultNetwork(): NetworkRecord {
   const existing = store.networkByName(DEFAULT_NETWORK);
-  if (existing && bridgeExists(existing.bridge)) return existing;
+  if (existing && bridgeExists(existing.bridge) && checkDefaultBridge(existing.bridge) === 'this root') return existing;
   return write((db) => {
     const again = store.networkByName(DEFAULT_NETWORK, db);
+    const owner = checkDefaultBridge(again?.bridge ?? defaultBridge());
     // Another tbox made it while we waited for the lock.
-    if (again && bridgeExists(again.bridge)) return again;
+    if (again && owner === 'this root') return again;
     if (again) {
       // The row survived but the bridge did not (a reboot, or a user's ip link del).
       realize(db, again);
       return again;
     }
+    if (owner === 'this root') return adoptDefaultBridge(db, defaultBridge());
     const preferred = parseCidr(defaultSubnet());
     let subnet = preferred;
     const conflict = conflictOf(db, preferred);
@@ -152,6 +173,18 @@ export function ensureDefaultNetwork(): NetworkRecord {
     realize(db, net);
     return net;
   });
+}
+
+/** This root's own bridge outlived its database (state/ removed by hand): take it back as it is. */
+function adoptDefaultBridge(db: Database, bridge: string): NetworkRecord {
+  const addr = bridgeAddress(bridge);
+  if (!addr) {
+    throw new ConflictError(`bridge ${bridge} of this data root has no IPv4 address: remove it (ip link del ${bridge}) and run again`);
+  }
+  const net = newRecord(DEFAULT_NETWORK, parseCidr(addr.subnet), addr.gateway, bridge, true, newId());
+  store.insertNetwork(net, db);
+  realize(db, net);
+  return net;
 }
 
 /** A bridge network by name or id, for `--network`; undefined for host and none. */

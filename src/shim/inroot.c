@@ -14,7 +14,7 @@
 #include "shim.h"
 #include <linux/openat2.h>
 
-static int open_in_root(int rootfd, const char *rel, int flags) {
+int open_in_root(int rootfd, const char *rel, int flags) {
     struct open_how how;
     memset(&how, 0, sizeof how);
     how.flags = (unsigned long long)(flags | O_CLOEXEC);

@@ -89,7 +89,8 @@ static void usage(void) {
                     "                 [--bind SRC DST]... [--loopback-up] [--exit-file F] [--report-fd N] [--sync-fd N]\n"
                     "                 [--log FILE [--tee]] [--tty [--interactive]] [--user UID:GID] [--on-exit ARG]...\n"
                     "                 [--env-file FILE] [--caps BND,EFF,PRM,INH,AMB] [--no-new-privs] [--seccomp RULES] [--nodev] [--cgroup DIR]...\n"
-                    "                 [--mask PATH]... [--readonly PATH]... [--device SRC DST]... -- CMD...\n"
+                    "                 [--mask PATH]... [--readonly PATH]... [--device SRC DST]... [--volume SRC DST ro|rw[,seed]]...\n"
+                    "                 [--tmpfs DST OPTS]... [--read-only] [--publish tcp|udp:IP:PORT]... -- CMD...\n"
                     "       tbox-shim --join PID [--cwd DIR] [--user UID:GID] [--env-fd N] [--caps ...] [--no-new-privs] [--seccomp RULES] [--cgroup DIR]... [--tty [--interactive]] -- CMD...\n");
     exit(125);
 }
@@ -135,6 +136,7 @@ static void parse(int argc, char **argv, struct spec *s) {
         if (!strcmp(a, "--interactive")) { s->interactive = 1; continue; }
         if (!strcmp(a, "--no-new-privs")) { s->no_new_privs = 1; continue; }
         if (!strcmp(a, "--nodev")) { s->nodev = 1; continue; }
+        if (!strcmp(a, "--read-only")) { s->readonly_root = 1; continue; }
         if (!strcmp(a, "--rootfs")) s->rootfs = argv[++i];
         else if (!strcmp(a, "--lower")) s->lower = argv[++i];
         else if (!strcmp(a, "--upper")) s->upper = argv[++i];
@@ -170,6 +172,23 @@ static void parse(int argc, char **argv, struct spec *s) {
         }
         else if (!strcmp(a, "--report-fd")) s->report_fd = atoi(argv[++i]);
         else if (!strcmp(a, "--sync-fd")) s->sync_fd = atoi(argv[++i]);
+        else if (!strcmp(a, "--volume") && i + 3 < argc && s->nmounts < MAX_PATHS) {
+            struct user_mount *m = &s->mounts[s->nmounts++];
+            m->kind = 'b';
+            m->src = argv[++i];
+            m->dst = argv[++i];
+            m->opts = argv[++i];
+        }
+        else if (!strcmp(a, "--tmpfs") && i + 2 < argc && s->nmounts < MAX_PATHS) {
+            struct user_mount *m = &s->mounts[s->nmounts++];
+            m->kind = 't';
+            m->dst = argv[++i];
+            m->opts = argv[++i];
+        }
+        else if (!strcmp(a, "--publish")) {
+            if (!s->publish && !(s->publish = calloc((size_t)argc, sizeof *s->publish))) usage();
+            s->publish[s->npublish++] = argv[++i];
+        }
         else if (!strcmp(a, "--bind") && i + 2 < argc && s->nbinds < MAX_BINDS) {
             s->binds[s->nbinds].src = argv[++i];
             s->binds[s->nbinds++].dst = argv[++i];
@@ -274,6 +293,15 @@ int main(int argc, char **argv) {
     close(host_mnt);
     close(host_net);
     close(host_pid);
+    char why[512];
+    if (hold_ports(&s, why, sizeof why) < 0) {
+        /* pid 1 is still held before exec: nothing of the container ran */
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+        report(s.report_fd, "error 125 %s\n", why);
+        if (s.report_fd < 0) fprintf(stderr, "tbox: %s\n", why);
+        return 125;
+    }
     report(s.report_fd, "pid %d\n", pid);
 
     char msg[1024];

@@ -117,6 +117,7 @@ void build_root(const struct spec *s) {
     mount_in_root(rootfd, "sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     make_dev(rootfd, s);
     for (int i = 0; i < s->nbinds; i++) bind_file(rootfd, &s->binds[i]);
+    for (int i = 0; i < s->nmounts; i++) mount_user(rootfd, &s->mounts[i]);
 
     if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
         fail(125, "sethostname: %s", strerror(errno));
@@ -135,4 +136,8 @@ void build_root(const struct spec *s) {
     const char *cwd = s->cwd ? s->cwd : "/";
     mkdir_p(cwd, 0755);
     if (chdir(cwd) < 0) fail(125, "working directory %s: %s", cwd, strerror(errno));
+    /* Last, so the working directory could still be made; the mounts on
+     * top (/dev, /proc, /etc/hosts, volumes, tmpfs) keep their own flags. */
+    if (s->readonly_root && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | (s->nodev ? MS_NODEV : 0), NULL) < 0)
+        fail(125, "make the root read-only: %s", strerror(errno));
 }

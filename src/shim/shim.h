@@ -34,6 +34,12 @@
 
 struct bind { const char *src, *dst; };
 
+/* A user's mount (-v, --mount, --tmpfs), in the order tbox gives them
+ * (parents before children). kind 'b': bind SRC on DST, opts "ro" and/or
+ * "seed" (fill an empty volume from the image's files at DST first);
+ * kind 't': a tmpfs with mount options. */
+struct user_mount { char kind; const char *src, *dst, *opts; };
+
 struct spec {
     const char *rootfs, *lower, *upper, *work, *hostname, *cwd, *exit_file, *log_file, *user;
     int report_fd, sync_fd, loopback_up, tee, tty, interactive;
@@ -43,6 +49,13 @@ struct spec {
     int n_on_exit;
     struct bind binds[MAX_BINDS];
     int nbinds;
+    struct user_mount mounts[MAX_PATHS];
+    int nmounts;
+    /* --read-only: the root is remounted read-only once everything is in place */
+    int readonly_root;
+    /* host ports held open while the container runs (proto:ip:port), see ports.c */
+    const char **publish;
+    int npublish;
     char **argv;
     /* The container's environment (--env-file), set only right before exec:
      * the shim itself, and every host process, runs with tbox's own. */
@@ -88,6 +101,7 @@ int mkdirs_in_root(int rootfd, const char *path);
 int mount_dir_in_root(int rootfd, const char *path);
 int mount_file_in_root(int rootfd, const char *path);
 void fd_path(char *out, size_t len, int fd);
+int open_in_root(int rootfd, const char *rel, int flags);
 
 /* confine.c: the process's confinement, after the user is set and before exec */
 void drop_bounding(const struct spec *s);
@@ -97,6 +111,12 @@ void mask_paths(const struct spec *s);
 /* seccomp.c */
 void prepare_seccomp(int fd);
 void load_seccomp(void);
+
+/* volume.c: the user's mounts */
+void mount_user(int rootfd, const struct user_mount *m);
+
+/* ports.c */
+int hold_ports(const struct spec *s, char *err, size_t len);
 
 /* rootfs.c */
 void loopback_up(void);

@@ -1,6 +1,7 @@
 import { database, write } from './db.js';
 import { NotFoundError, InvalidArgumentError } from '../errors.js';
 import { isAlive, readProcStat } from '../host/proc.js';
+import type { PortMapping } from './ports.js';
 
 export type ContainerState = 'created' | 'running' | 'exited';
 
@@ -31,6 +32,26 @@ export interface ContainerResources {
   pids?: { limit: number };
 }
 
+/** A user's mount: a volume (by name), a host path, or a tmpfs; resolved at create time. */
+export interface ContainerMount {
+  type: 'volume' | 'bind' | 'tmpfs';
+  /** volume name or absolute host path; '' for tmpfs */
+  source: string;
+  target: string;
+  readonly: boolean;
+  /** tmpfs mount options (size=, mode=, ...) */
+  options?: string;
+  /** an anonymous volume (-v /path): removed with the container by rm -v and --rm */
+  anonymous?: boolean;
+}
+
+/** --dns, --dns-search, --dns-option: each replaces the host's, as in Docker. */
+export interface ContainerDns {
+  servers: string[];
+  search: string[];
+  options: string[];
+}
+
 /** What the user asked for, fixed at create time. */
 export interface ContainerSpec {
   args: string[];
@@ -50,6 +71,18 @@ export interface ContainerSpec {
   security?: ContainerSecurity;
   /** absent likewise: the defaults (pids limit 2048) */
   resources?: ContainerResources;
+  /** -p and -P: host ports are chosen (when 0) and reserved at each start */
+  ports?: PortMapping[];
+  /** "80/tcp" keys: the image's ExposedPorts, --expose, and the published ports */
+  exposed?: string[];
+  mounts?: ContainerMount[];
+  /** --read-only */
+  readOnly?: boolean;
+  dns?: ContainerDns;
+  /** --add-host NAME:IP */
+  extraHosts?: string[];
+  /** --network-alias: more names peers on a user network resolve to this container */
+  aliases?: string[];
 }
 
 export interface ContainerRecord {

@@ -91,4 +91,25 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE containers ADD COLUMN oom_killed INTEGER NOT NULL DEFAULT 0;
   `,
+  // 7: host ports published by running containers: a port is held by one
+  // container at a time, 0.0.0.0 clashing with every address (see state/ports.ts)
+  `
+  CREATE TABLE port_bindings (
+    container_id TEXT NOT NULL,
+    proto TEXT NOT NULL CHECK (proto IN ('tcp', 'udp')),
+    host_ip TEXT NOT NULL,
+    host_port INTEGER NOT NULL,
+    container_port INTEGER NOT NULL,
+    PRIMARY KEY (proto, host_port, host_ip)
+  );
+  CREATE INDEX port_bindings_by_container ON port_bindings (container_id);
+  `,
+  // 8: named and anonymous volumes (their data is in <root>/volumes/<name>/_data)
+  `
+  CREATE TABLE volumes (
+    name TEXT PRIMARY KEY,
+    anonymous INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+  );
+  `,
 ];

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EntryGuard } from '../../src/image/safe-extract.js';
 import { broadcast, contains, formatCidr, macFor, overlaps, parseCidr, parseIp } from '../../src/network/ipv4.js';
-import { IptablesFirewall } from '../../src/network/firewall/iptables.js';
+import { IptablesFirewall, parseSaved } from '../../src/network/firewall/iptables.js';
 import { humanSize, renderTemplate } from '../../src/cli/format.js';
 import { buildSpec, mergeEnv } from '../../src/container/spec.js';
 import { resolveUser } from '../../src/image/user.js';
@@ -50,17 +50,46 @@ describe('IPv4', () => {
 describe('firewall rules', () => {
   it('one restore input per state: isolation, same-bridge and outbound accepts, NAT', () => {
     const fw = new IptablesFirewall('TX');
-    const input = fw.restoreInput([
-      { name: 'a', bridge: 'bra', subnet: '10.0.1.0/24' },
-      { name: 'b', bridge: 'brb', subnet: '10.0.2.0/24' },
-    ]);
+    const none = parseSaved('');
+    const input = fw.restoreInput(
+      [
+        { name: 'a', bridge: 'bra', subnet: '10.0.1.0/24' },
+        { name: 'b', bridge: 'brb', subnet: '10.0.2.0/24' },
+      ],
+      none,
+    );
     const lines = input.trim().split('\n');
     expect(lines.filter((l) => l.startsWith('*'))).toEqual(['*filter', '*nat']);
     expect(lines).toContain('-A TX-FORWARD -j TX-ISOLATION-1');
     expect(lines).toContain('-A TX-ISOLATION-2 -o brb -m comment --comment "tbox network b" -j DROP');
     expect(lines).toContain('-A TX-POSTROUTING -s 10.0.1.0/24 ! -o bra -m comment --comment "tbox network a" -j MASQUERADE');
     expect(lines.filter((l) => l.includes('-i bra -o bra'))).toHaveLength(1);
-    expect(fw.restoreInput([{ name: 'a', bridge: 'bra', subnet: '10.0.1.0/24' }])).not.toContain('brb');
+    expect(fw.restoreInput([{ name: 'a', bridge: 'bra', subnet: '10.0.1.0/24' }], none)).not.toContain('brb');
+    // a port published on 127.0.0.1 is never DNATed for traffic from outside
+    expect(lines).toContain('-I PREROUTING 1 ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j TX-DNAT');
+    expect(lines).toContain(':TX-PORTS - [0:0]');
+  });
+
+  it('declares the per-port chains (which flushes them) and adds the jumps only when missing', () => {
+    const fw = new IptablesFirewall('TX');
+    const existing = parseSaved(
+      [
+        '*filter',
+        ':TX-PORTS - [0:0]',
+        '-A FORWARD -j TX-FORWARD',
+        'COMMIT',
+        '*nat',
+        ':TX-DNAT - [0:0]',
+        ':TX-HAIRPIN - [0:0]',
+        'COMMIT',
+      ].join('\n'),
+    );
+    const lines = fw.restoreInput([{ name: 'a', bridge: 'bra', subnet: '10.0.1.0/24' }], existing).split('\n');
+    expect(lines).not.toContain(':TX-PORTS - [0:0]');
+    expect(lines).not.toContain(':TX-DNAT - [0:0]');
+    expect(lines).toContain(':TX-FORWARD - [0:0]');
+    expect(lines.filter((l) => l.startsWith('-I FORWARD'))).toEqual([]);
+    expect(lines).toContain('-I INPUT 1 -j TX-INPUT');
   });
 });
 
