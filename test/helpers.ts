@@ -143,3 +143,66 @@ export function processesOf(root: string): string[] {
       }
     });
 }
+
+/**
+ * GET a URL with Node (the host's busybox wget crashes here), optionally from
+ * inside a netns; the body on stdout, exit 1 when it fails within 3 s.
+ */
+export function httpGet(url: string, netns?: string): Result {
+  const script = `require("http").get(${JSON.stringify(url)},{timeout:3000},r=>{r.pipe(process.stdout)}).on("timeout",function(){this.destroy(new Error("timeout"))}).on("error",e=>{console.error(e.message);process.exit(1)})`;
+  return netns ? run('ip', ['netns', 'exec', netns, process.execPath, '-e', script]) : run(process.execPath, ['-e', script]);
+}
+
+/** Send one UDP datagram with Node, optionally from inside a netns. */
+export function udpSend(host: string, port: number, text: string, netns?: string): Result {
+  const script = `const s=require("dgram").createSocket("udp4");s.send(${JSON.stringify(text)},${port},${JSON.stringify(host)},e=>{if(e)console.error(e.message);s.close();process.exitCode=e?1:0})`;
+  return netns ? run('ip', ['netns', 'exec', netns, process.execPath, '-e', script]) : run(process.execPath, ['-e', script]);
+}
+
+export interface Upstream {
+  ns: string;
+  /** the host's address on the link to the upstream namespace */
+  hostIp: string;
+  upstreamIp: string;
+  /** run a shell command inside the upstream namespace */
+  exec(script: string): Result;
+  remove(): void;
+}
+
+/**
+ * "Outside": a netns of the test's own behind a veth, routed from the host.
+ * Traffic never leaves the machine.
+ */
+export function makeUpstream(): Upstream {
+  const up = uniqueNet();
+  const ns = `tbt-up-${up.bridge}`;
+  const hostSide = `${up.bridge}u`;
+  const [hostIp, upstreamIp] = [`${up.prefix}.1`, `${up.prefix}.2`];
+  const remove = () => sh(`ip link del ${hostSide} 2>/dev/null; ip netns del ${ns} 2>/dev/null`);
+  const made = sh(`ip netns add ${ns} && ip link add ${hostSide} type veth peer name eth0 netns ${ns} &&
+      ip addr add ${hostIp}/30 dev ${hostSide} && ip link set ${hostSide} up &&
+      ip -n ${ns} addr add ${upstreamIp}/30 dev eth0 && ip -n ${ns} link set eth0 up && ip -n ${ns} link set lo up`);
+  if (made.code !== 0) {
+    remove();
+    throw new Error(`upstream netns: ${made.stderr}`);
+  }
+  return { ns, hostIp, upstreamIp, exec: (script) => run('ip', ['netns', 'exec', ns, 'sh', '-c', script]), remove };
+}
+
+/**
+ * What tcpdump sees on an interface while `action` runs: the first packet
+ * matching `filter`, or '' if none came within ms. For traffic no busybox
+ * applet can serve (this busybox's nc has no UDP).
+ */
+export async function capture(iface: string, filter: string, action: () => void, ms = 1500): Promise<string> {
+  const dump = spawn('tcpdump', ['-i', iface, '-n', '-l', '-c', '1', filter], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  dump.stdout.on('data', (d) => (out += d));
+  // tcpdump says "listening on ..." once its capture is attached.
+  await new Promise((r) => dump.stderr.once('data', r));
+  action();
+  const deadline = Date.now() + ms;
+  while (!out && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  dump.kill();
+  return out;
+}

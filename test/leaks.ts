@@ -50,7 +50,7 @@ export function snapshot(): Snapshot {
     mounts: mountinfo.filter((l) => l.includes(TEST_PREFIX) || / - nsfs /.test(l)).map((l) => l.split(' ')[4]!),
     processes: processes(),
     roots: fs.readdirSync(os.tmpdir()).filter((d) => `${os.tmpdir()}/${d}`.startsWith(TEST_PREFIX)),
-    iptables: lines('iptables-save', []).filter((l) => /TBT\d|tbt\d/.test(l)),
+    iptables: lines('iptables-save', []).filter((l) => /TBT\d|tbt\d|TBOX-[0-9a-f]{8}-/.test(l)),
     cgroups: cgroups(),
   };
 }

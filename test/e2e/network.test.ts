@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSandbox, run, sh, uniqueNet, type Sandbox } from '../helpers.js';
+import { makeSandbox, makeUpstream, run, sh, uniqueNet, type Sandbox } from '../helpers.js';
 
 let box: Sandbox;
 beforeAll(() => {
@@ -132,24 +132,16 @@ describe('the default bridge network', () => {
  * host, with a TCP listener that answers with the peer address it sees.
  */
 async function withUpstream(body: (upstreamIp: string, hostIp: string) => Promise<void>): Promise<void> {
-  const up = uniqueNet();
-  const ns = `tbt-up-${up.bridge}`;
-  const hostSide = `${up.bridge}u`;
-  const [hostIp, upstreamIp] = [`${up.prefix}.1`, `${up.prefix}.2`];
+  const up = makeUpstream();
   let listener: ReturnType<typeof spawn> | undefined;
   try {
-    expect(
-      sh(`ip netns add ${ns} && ip link add ${hostSide} type veth peer name eth0 netns ${ns} &&
-      ip addr add ${hostIp}/30 dev ${hostSide} && ip link set ${hostSide} up &&
-      ip -n ${ns} addr add ${upstreamIp}/30 dev eth0 && ip -n ${ns} link set eth0 up && ip -n ${ns} link set lo up`).code,
-    ).toBe(0);
     const server = `require("net").createServer(s=>s.end(s.remoteAddress+"\\n")).listen(8080,"0.0.0.0",()=>console.log("ready")) // tbt`;
-    listener = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', server], { stdio: ['ignore', 'pipe', 'inherit'] });
+    listener = spawn('ip', ['netns', 'exec', up.ns, process.execPath, '-e', server], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise((r) => listener!.stdout!.once('data', r));
-    await body(upstreamIp, hostIp);
+    await body(up.upstreamIp, up.hostIp);
   } finally {
     listener?.kill();
-    sh(`ip link del ${hostSide} 2>/dev/null; ip netns del ${ns} 2>/dev/null`);
+    up.remove();
   }
 }
 
