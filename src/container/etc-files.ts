@@ -1,43 +1,61 @@
 /**
  * /etc/hostname, /etc/hosts and /etc/resolv.conf are written per container in
  * its state directory and bind-mounted over the image's, as Docker does, so
- * the image layers are never modified.
+ * the image layers are never modified. On a user network /etc/hosts is then
+ * kept up to date with the peers (network/hosts.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { ContainerDns, ContainerRecord } from '../state/containers.js';
+import { hostsText } from '../network/hosts.js';
+import { containerDir } from '../paths.js';
 
 export const ETC_FILES = ['hostname', 'hosts', 'resolv.conf'] as const;
 
-function resolvConf(hostNetwork: boolean): string {
-  let host = '';
-  try {
-    host = fs.readFileSync('/etc/resolv.conf', 'utf8');
-  } catch {
-    // no resolver configured on the host: the container gets none either
+/** Docker's fallback when the host has no nameserver a container can reach. */
+const DEFAULT_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
+
+/**
+ * Docker's rules: the host's file; off the host's network, minus loopback
+ * nameservers (systemd-resolved's 127.0.0.53 is the host's own loopback,
+ * unreachable from another netns), and Google's if none is left. --dns,
+ * --dns-search and --dns-option each replace the host's lines of their kind.
+ */
+export function resolvConf(host: string, hostNetwork: boolean, dns: ContainerDns | undefined): string {
+  const lines = host.trim() ? host.replace(/\n+$/, '').split('\n') : [];
+  const kind = (l: string) => /^\s*(nameserver|search|domain|options)\s/.exec(l)?.[1];
+  const reachable = (l: string) => !(kind(l) === 'nameserver' && /^\s*nameserver\s+(127\.|::1\s*$)/.test(l));
+  let kept = hostNetwork ? lines : lines.filter(reachable);
+  const replace = (kinds: string[], values: string[], word: string) => {
+    if (values.length === 0) return;
+    kept = [...kept.filter((l) => !kinds.includes(kind(l) ?? '')), `${word} ${values.join(' ')}`];
+  };
+  if (dns) {
+    if (dns.servers.length) kept = [...kept.filter((l) => kind(l) !== 'nameserver'), ...dns.servers.map((s) => `nameserver ${s}`)];
+    replace(['search', 'domain'], dns.search, 'search');
+    replace(['options'], dns.options, 'options');
   }
-  if (hostNetwork) return host;
-  // A loopback resolver (systemd-resolved's 127.0.0.53) is the host's own
-  // loopback, unreachable from another network namespace.
-  return host
-    .split('\n')
-    .filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l))
-    .join('\n');
+  if (!hostNetwork && !kept.some((l) => kind(l) === 'nameserver')) kept.push(...DEFAULT_NAMESERVERS.map((s) => `nameserver ${s}`));
+  const text = kept.join('\n').replace(/\n+$/, '');
+  return text ? `${text}\n` : '';
 }
 
-export function writeEtcFiles(dir: string, hostname: string, name: string, ip: string | undefined, hostNetwork: boolean): void {
-  const hosts = [
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::0\tip6-localnet',
-    'ff00::0\tip6-mcastprefix',
-    'ff02::1\tip6-allnodes',
-    'ff02::2\tip6-allrouters',
-    ...(ip ? [`${ip}\t${hostname === name ? hostname : `${hostname} ${name}`}`] : []),
-  ];
-  fs.writeFileSync(path.join(dir, 'hostname'), `${hostname}\n`);
-  fs.writeFileSync(path.join(dir, 'hosts'), `${hosts.join('\n')}\n`);
-  fs.writeFileSync(path.join(dir, 'resolv.conf'), resolvConf(hostNetwork));
+function hostResolvConf(): string {
+  try {
+    return fs.readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return ''; // no resolver configured on the host
+  }
+}
+
+/** The three files, before the container starts; ip and gateway when it is on a bridge network. */
+export function writeEtcFiles(c: ContainerRecord, ip: string | undefined, gateway: string | undefined): void {
+  const hostNetwork = c.spec.network === 'host';
+  const base = containerDir(c.id);
+  fs.writeFileSync(path.join(base, 'hostname'), `${c.spec.hostname}\n`);
+  fs.writeFileSync(path.join(base, 'hosts'), hostsText(c, ip, gateway, []));
+  fs.writeFileSync(path.join(base, 'resolv.conf'), resolvConf(hostResolvConf(), hostNetwork, c.spec.dns));
 }
 
 export const hostHostname = () => os.hostname();

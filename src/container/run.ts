@@ -17,6 +17,7 @@ import { resolveNetwork } from '../network/networks.js';
 import { leaseAddress, leaseIp } from '../network/ipam.js';
 import { attachToBridge, releaseContainerNetwork } from '../network/attach.js';
 import { reservePorts } from '../network/publish.js';
+import { refreshNetworkHosts } from '../network/hosts.js';
 import { firewall } from '../network/firewall/firewall.js';
 import {
   claimStart,
@@ -139,7 +140,9 @@ async function startContainer(c: ContainerRecord, image: ImageRecord, detached: 
     // First, so a port another container or process holds stops the start before anything is made.
     const ports = net ? await reservePorts(c.id, c.spec.ports ?? []) : [];
     const lease = net && leaseAddress(net.id, c.id, c.spec.ip);
-    writeEtcFiles(containerDir(c.id), c.spec.hostname, c.name, lease ? leaseIp(lease) : undefined, c.spec.network === 'host');
+    writeEtcFiles(c, lease ? leaseIp(lease) : undefined, net?.gateway);
+    // Peers learn this container's name, and it theirs.
+    if (net && !net.isDefault) refreshNetworkHosts(net.id);
     const lowers = lowerDirs(image);
     const cgroup = cgroupOf(c.id);
     cgroup.create(c.spec.resources ?? parseResources({}));

@@ -12,6 +12,7 @@ import { bindingsOf, releaseBindings } from '../state/ports.js';
 import { releaseLease } from './ipam.js';
 import { formatIp, parseCidr } from './ipv4.js';
 import { firewall } from './firewall/firewall.js';
+import { refreshNetworkHosts } from './hosts.js';
 
 /**
  * hairpin: the bridge may send a frame back out the port it came in by, which
@@ -59,7 +60,16 @@ export function releaseContainerNetwork(containerId: string): void {
           },
         ]
       : []),
-    ...(lease ? [() => removeHostVeth(lease.hostVeth), () => releaseLease(containerId)] : []),
+    ...(lease
+      ? [
+          () => removeHostVeth(lease.hostVeth),
+          () => {
+            releaseLease(containerId);
+            // Its name stops resolving for the peers.
+            refreshNetworkHosts(lease.networkId);
+          },
+        ]
+      : []),
   ]);
 }
 

@@ -6,6 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EntryGuard } from '../../src/image/safe-extract.js';
 import { broadcast, contains, formatCidr, macFor, overlaps, parseCidr, parseIp } from '../../src/network/ipv4.js';
 import { IptablesFirewall, parseSaved } from '../../src/network/firewall/iptables.js';
+import { resolvConf } from '../../src/container/etc-files.js';
+import { formatPortsColumn, parsePublish, resolvePublished } from '../../src/network/ports.js';
 import { humanSize, renderTemplate } from '../../src/cli/format.js';
 import { buildSpec, mergeEnv } from '../../src/container/spec.js';
 import { resolveUser } from '../../src/image/user.js';
@@ -203,5 +205,40 @@ describe('error lists', () => {
       /read-only/,
     );
     expect(asTboxError(new Error('line one\n    at stack')).message).toBe('line one');
+  });
+});
+
+describe('resolv.conf, as Docker writes it', () => {
+  const host = 'search corp.example\nnameserver 127.0.0.53\nnameserver 10.0.0.2\noptions edns0\n';
+  it('drops loopback nameservers off the host network, and falls back to public ones when none is left', () => {
+    expect(resolvConf(host, false, undefined)).toBe('search corp.example\nnameserver 10.0.0.2\noptions edns0\n');
+    expect(resolvConf(host, true, undefined)).toBe(host);
+    expect(resolvConf('nameserver 127.0.0.53\n', false, undefined)).toBe('nameserver 8.8.8.8\nnameserver 8.8.4.4\n');
+  });
+  it('--dns, --dns-search and --dns-option each replace the lines of their kind', () => {
+    const out = resolvConf(host, false, { servers: ['127.0.0.1', '10.9.9.9'], search: ['a.test'], options: ['ndots:2'] });
+    expect(out.split('\n').filter(Boolean).sort()).toEqual([
+      'nameserver 10.9.9.9',
+      'nameserver 127.0.0.1',
+      'options ndots:2',
+      'search a.test',
+    ]);
+  });
+});
+
+describe('published ports, as Docker writes them', () => {
+  it('parses every -p form', () => {
+    expect(parsePublish('8080:80')).toEqual([{ hostIp: '', hostPort: 8080, containerPort: 80, proto: 'tcp' }]);
+    expect(parsePublish('127.0.0.1::53/udp')).toEqual([{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 53, proto: 'udp' }]);
+    expect(parsePublish('80')).toEqual([{ hostIp: '', hostPort: 0, containerPort: 80, proto: 'tcp' }]);
+    expect(parsePublish('8000-8001:80-81').map((m) => `${m.hostPort}:${m.containerPort}`)).toEqual(['8000:80', '8001:81']);
+    for (const bad of ['0:80', '8080:80/sctp', '1-3:80-81', 'x', '[::1]:80:80', '10.0.0.300:80:80'])
+      expect(() => parsePublish(bad)).toThrow();
+  });
+  it('-P adds the exposed ports not already published; ps collapses ranges', () => {
+    const m = resolvePublished(['8080:80'], true, ['80/tcp', '443', '53/udp']);
+    expect(m.map((x) => `${x.hostPort}:${x.containerPort}/${x.proto}`)).toEqual(['8080:80/tcp', '0:443/tcp', '0:53/udp']);
+    const bound = parsePublish('9000-9002:80-82');
+    expect(formatPortsColumn(bound, ['80/tcp', '81/tcp', '82/tcp', '443/tcp'])).toBe('443/tcp, 0.0.0.0:9000-9002->80-82/tcp');
   });
 });
