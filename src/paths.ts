@@ -31,6 +31,8 @@ export const downloadsDir = () => path.join(imagesDir(), 'downloads');
 export const stateDir = () => path.join(dataRoot(), 'state');
 export const databasePath = () => path.join(stateDir(), 'tbox.db');
 export const containerDir = (id: string) => path.join(stateDir(), 'containers', id);
+/** A volume's data, as Docker lays it out: <root>/volumes/<name>/_data. The name is checked where it enters (volume/volumes.ts). */
+export const volumeDataDir = (name: string) => path.join(dataRoot(), 'volumes', name, '_data');
 
 /**
  * A short tag naming this data root on shared kernel objects (bridge

@@ -60,6 +60,16 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .option('--dns <ip>', 'a DNS server for /etc/resolv.conf (repeatable)', collect, [])
     .option('--dns-search <domain>', 'a DNS search domain (repeatable)', collect, [])
     .option('--dns-option <option>', 'a resolv.conf option (repeatable)', collect, [])
+    .option(
+      '-v, --volume <[source:]target[:opts]>',
+      'a volume (NAME:/path), a host path (/host:/path), or an anonymous volume (/path)',
+      collect,
+      [],
+    )
+    .option('--mount <spec>', 'type=bind|volume|tmpfs,source=...,target=...[,readonly] (repeatable)', collect, [])
+    .option('--tmpfs <path[:options]>', 'a tmpfs at path, e.g. /run:size=64m,mode=1777 (repeatable)', collect, [])
+    .option('--volumes-from <container[:ro|rw]>', "another container's volumes and binds (repeatable)", collect, [])
+    .option('--read-only', "mount the container's root read-only", false)
     .option('--pull <policy>', 'pull the image: missing, always, never', 'missing')
     .option('--restart <policy>', 'no, always, unless-stopped, on-failure[:max-retries]', 'no')
     .option('-i, --interactive', 'keep stdin open', false)
@@ -104,6 +114,11 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
         dns: o.dns,
         dnsSearch: o.dnsSearch,
         dnsOption: o.dnsOption,
+        volume: o.volume,
+        mount: o.mount,
+        tmpfs: o.tmpfs,
+        volumesFrom: o.volumesFrom,
+        readOnly: o.readOnly,
       });
       if (o.detach) process.stdout.write(`${result.id}\n`);
       setExit(result.exitCode);
@@ -300,12 +315,13 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .description('Remove one or more containers')
     .argument('<container...>')
     .option('-f, --force', 'kill and remove a running container', false)
+    .option('-v, --volumes', 'remove the anonymous volumes of the container', false)
     .action(async (refs: string[], o) => {
       const { removeContainer } = await import('../container/stop.js');
       let failed: Error | undefined;
       for (const ref of refs) {
         try {
-          process.stdout.write(`${await removeContainer(ref, o.force)}\n`);
+          process.stdout.write(`${await removeContainer(ref, o.force, o.volumes)}\n`);
         } catch (err) {
           failed = err as Error;
           process.stderr.write(`tbox: ${(err as Error).message}\n`);

@@ -10,6 +10,7 @@ import { registerImageCommands } from './images.js';
 import { registerNetworkCommands } from './networks.js';
 import { registerSystemCommands } from './system.js';
 import { registerStatsCommands } from './stats.js';
+import { registerVolumeCommands } from './volumes.js';
 
 /** With --debug: the chain of causes, each with its stack. */
 function causes(err: unknown): string {
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
   registerNetworkCommands(program);
   registerSystemCommands(program);
   registerStatsCommands(program);
+  registerVolumeCommands(program, setExit);
   const overrideAll = (cmd: Command) => cmd.commands.forEach((c) => overrideAll(c.exitOverride()));
   overrideAll(program);
   try {

@@ -14,7 +14,7 @@ import type { Readable, Writable } from 'node:stream';
 import { start, missingTool } from '../host/command.js';
 import { shimPath, containerDir } from '../paths.js';
 import { TboxError, EXIT_TBOX } from '../errors.js';
-import { buildOciSpec, seccompRulesPath, writeOciSpec, type OciSpec } from './oci.js';
+import { buildOciSpec, seccompRulesPath, SEED_OPTION, writeOciSpec, type OciMount, type OciSpec } from './oci.js';
 import { capMask } from './security/capabilities.js';
 import type { ContainerRecord } from '../state/containers.js';
 import { hostIpOf, type PortBinding } from '../state/ports.js';
@@ -57,11 +57,21 @@ export class StartError extends TboxError {}
 
 const UNSHARE_FLAG: Record<string, string> = { mount: '--mount', uts: '--uts', ipc: '--ipc', pid: '--pid', network: '--net' };
 
-/** The binds of config.json's mounts (the shim makes the rest itself), --device nodes, and nodev. */
+/** /dev and /dev/shm are tmpfs the shim makes itself (rootfs.c); any other tmpfs in config.json is the user's. */
+const SHIM_TMPFS = new Set(['/dev', '/dev/shm']);
+
+/** config.json's binds and tmpfs (the shim makes the kernel file systems itself), --device nodes, nodev and a read-only root. */
 function mountArgs(spec: OciSpec): string[] {
   const dev = spec.mounts.find((m) => m.destination === '/dev');
+  const bindFlags = (m: OciMount) =>
+    [m.options?.includes('ro') ? 'ro' : 'rw', ...(m.options?.includes(SEED_OPTION) ? ['seed'] : [])].join(',');
   return [
-    ...spec.mounts.filter((m) => m.type === 'bind').flatMap((m) => ['--bind', m.source!, m.destination]),
+    ...spec.mounts.flatMap((m) => {
+      if (m.type === 'bind') return ['--volume', m.source!, m.destination, bindFlags(m)];
+      if (m.type === 'tmpfs' && !SHIM_TMPFS.has(m.destination)) return ['--tmpfs', m.destination, (m.options ?? []).join(',')];
+      return [];
+    }),
+    ...(spec.root.readonly ? ['--read-only'] : []),
     ...spec.linux.devices.flatMap((d) => ['--device', d.hostPath ?? d.path, d.path]),
     ...(dev?.options?.includes('nodev') ? ['--nodev'] : []),
   ];

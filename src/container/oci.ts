@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { containerDir } from '../paths.js';
+import { containerDir, volumeDataDir } from '../paths.js';
 import type { ContainerDevice, ContainerRecord, ContainerResources } from '../state/containers.js';
 import { parseResources } from './cgroups/resources.js';
 import { cgroupParent } from './cgroups/cgroup.js';
@@ -62,8 +62,8 @@ export const MASKED_PATHS = [
 /** Docker's read-only paths. */
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
-/** What the shim mounts, in order (src/shim/rootfs.c); nodev goes on /dev unless privileged. */
-function defaultMounts(nodev: boolean, dir: string): OciMount[] {
+/** The kernel file systems the shim mounts itself, in order (src/shim/rootfs.c); nodev goes on /dev unless privileged. */
+function kernelMounts(nodev: boolean): OciMount[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
@@ -81,8 +81,14 @@ function defaultMounts(nodev: boolean, dir: string): OciMount[] {
     },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    ...ETC_FILES.map((f) => ({ destination: `/etc/${f}`, type: 'bind', source: path.join(dir, f), options: ['rbind', 'rprivate'] })),
   ];
+}
+
+/** The /etc files and the user's mounts, parents first (a volume on /etc goes under /etc/hosts, as in Docker). */
+function bindMounts(c: ContainerRecord, dir: string): OciMount[] {
+  const etc = ETC_FILES.map((f) => ({ destination: `/etc/${f}`, type: 'bind', source: path.join(dir, f), options: ['rbind', 'rprivate'] }));
+  const depth = (m: OciMount) => m.destination.split('/').length;
+  return [...etc, ...userMounts(c)].sort((a, b) => depth(a) - depth(b));
 }
 
 /** Linux's dev_t split into major and minor (the glibc encoding). */
@@ -112,6 +118,22 @@ export interface ProcessUser {
   gid: number;
 }
 
+/** Option that tells the shim to fill an empty volume from the image first (Docker's copy-up); mount(2) never sees it. */
+export const SEED_OPTION = 'tbox.seed';
+
+/** The user's mounts in OCI form: volumes and host paths as binds, and tmpfs with Docker's defaults first. */
+function userMounts(c: ContainerRecord): OciMount[] {
+  return (c.spec.mounts ?? []).map((m) => {
+    if (m.type === 'tmpfs') {
+      const options = ['nosuid', 'nodev', 'noexec', ...(m.readonly ? ['ro'] : []), ...(m.options ? m.options.split(',') : [])];
+      return { destination: m.target, type: 'tmpfs', source: 'tmpfs', options };
+    }
+    const seed = m.type === 'volume' && !m.nocopy;
+    const source = m.type === 'volume' ? volumeDataDir(m.source) : m.source;
+    return { destination: m.target, type: 'bind', source, options: ['rbind', m.readonly ? 'ro' : 'rw', ...(seed ? [SEED_OPTION] : [])] };
+  });
+}
+
 export function buildOciSpec(c: ContainerRecord, user: ProcessUser | undefined): OciSpec {
   const dir = containerDir(c.id);
   // A container made before confinement existed gets today's defaults.
@@ -131,9 +153,9 @@ export function buildOciSpec(c: ContainerRecord, user: ProcessUser | undefined):
       capabilities: { bounding: caps, effective: root ? caps : [], permitted: root ? caps : [], inheritable: [], ambient: [] },
       noNewPrivileges: sec.noNewPrivileges,
     },
-    root: { path: path.join(dir, 'rootfs'), readonly: false },
+    root: { path: path.join(dir, 'rootfs'), readonly: c.spec.readOnly ?? false },
     hostname: c.spec.hostname,
-    mounts: defaultMounts(!privileged, dir),
+    mounts: [...kernelMounts(!privileged), ...bindMounts(c, dir)],
     linux: {
       namespaces: ['pid', 'ipc', 'uts', 'mount', ...(c.spec.network === 'host' ? [] : ['network'])].map((type) => ({ type })),
       maskedPaths: privileged ? [] : MASKED_PATHS,

@@ -37,7 +37,7 @@ export function finalizeExit(c: ContainerRecord, code: number, at: string): void
     () => releaseContainerNetwork(c.id),
     () => cgroup.destroy(),
   ]);
-  if (c.autoRemove) destroyContainer(c);
+  if (c.autoRemove) destroyContainer(c, { volumes: true });
 }
 
 /**

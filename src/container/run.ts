@@ -39,8 +39,10 @@ import { writeEtcFiles, hostHostname } from './etc-files.js';
 import { launch, detach, type Launched } from './launch.js';
 import { finalizeExit, reconcile } from './reconcile.js';
 import { destroyContainer } from './remove.js';
+import { resolveMounts, type MountFlags } from './mounts.js';
+import { ensureVolumeDir, removeAnonymousVolumes } from '../volume/volumes.js';
 
-export interface RunOptions extends Omit<RunFlags, 'hostname'> {
+export interface RunOptions extends Omit<RunFlags, 'hostname' | 'mounts'>, MountFlags {
   image: string;
   name?: string;
   hostname?: string;
@@ -73,7 +75,9 @@ export async function createContainer(opts: RunOptions): Promise<{ container: Co
   // Resolved now, so a user the image lacks fails before anything is made.
   const userSpec = opts.user || image.config.config?.User || undefined;
   const home = userSpec ? resolveUser(userSpec, lowerDirs(image)).home : undefined;
-  const spec = { ...buildSpec(image, { ...opts, hostname, network, home }), ip: opts.ip, restart: opts.restart };
+  const built = { ...buildSpec(image, { ...opts, hostname, network, home }), ip: opts.ip, restart: opts.restart };
+  // Last, as they make volumes: everything that can be refused has been.
+  const spec = { ...built, mounts: resolveMounts(opts, Object.keys(image.config.config?.Volumes ?? {})) };
   const container: ContainerRecord = {
     id,
     name,
@@ -96,6 +100,7 @@ export async function createContainer(opts: RunOptions): Promise<{ container: Co
   try {
     insertContainer(container);
   } catch (err) {
+    removeAnonymousVolumes(spec.mounts.filter((m) => m.anonymous).map((m) => m.source));
     if (!isUniqueViolation(err)) throw err;
     const holder = findContainer(name);
     throw new ConflictError(
@@ -135,6 +140,7 @@ async function startContainer(c: ContainerRecord, image: ImageRecord, detached: 
     // What a crashed earlier start may have left: a lease, a veth.
     releaseContainerNetwork(c.id);
     makeContainerDirs(c.id);
+    for (const m of c.spec.mounts ?? []) if (m.type === 'volume') ensureVolumeDir(m.source);
     const net = resolveNetwork(c.spec.network);
     undo.push(() => releaseContainerNetwork(c.id));
     // First, so a port another container or process holds stops the start before anything is made.
@@ -225,7 +231,7 @@ async function runCreated(c: ContainerRecord, image: ImageRecord, detached: bool
     // Docker keeps a container whose CMD was not found (exit 127), but one
     // that tbox could not set up at all is undone.
     const code = (err as TboxError).exitCode;
-    if (c.autoRemove || (code !== EXIT_CANNOT_RUN && code !== EXIT_NOT_FOUND)) destroyContainer(c);
+    if (c.autoRemove || (code !== EXIT_CANNOT_RUN && code !== EXIT_NOT_FOUND)) destroyContainer(c, { volumes: true });
     throw err;
   }
   if (detached) {

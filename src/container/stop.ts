@@ -89,7 +89,7 @@ export async function waitContainer(ref: string): Promise<number> {
  * marked as being removed first, so a `start` racing it cannot take the
  * container any more, and one already starting is waited for, then killed.
  */
-export async function removeContainer(ref: string, force: boolean): Promise<string> {
+export async function removeContainer(ref: string, force: boolean, volumes = false): Promise<string> {
   reconcile();
   const c = findContainer(ref);
   const claim = claimRemoval(c.id, force);
@@ -102,7 +102,7 @@ export async function removeContainer(ref: string, force: boolean): Promise<stri
     const now = await settled(getContainer(c.id) ?? c);
     if (now.state === 'running') await killNow(now);
     const current = getContainer(c.id);
-    if (current) destroyContainer(current);
+    if (current) destroyContainer(current, { volumes });
   } catch (err) {
     releaseRemoval(c.id);
     throw err;

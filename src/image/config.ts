@@ -56,9 +56,10 @@ export function parseImageConfig(raw: string): ImageConfig {
     for (const key of ['Env', 'Cmd', 'Entrypoint']) optionalStrings(c, key);
     for (const key of ['WorkingDir', 'User']) optionalString(c, key);
     if (isStringArray(c.Env) && c.Env.some((e) => !/^[^=\0]+=[^\0]*$/.test(e))) fail('config.Env', 'has an entry that is not KEY=VALUE');
-    const ports = c.ExposedPorts;
-    if (ports !== undefined && ports !== null && (typeof ports !== 'object' || Array.isArray(ports)))
-      fail('config.ExposedPorts', 'is not an object');
+    for (const key of ['ExposedPorts', 'Volumes']) {
+      const v = c[key];
+      if (v !== undefined && v !== null && (typeof v !== 'object' || Array.isArray(v))) fail(`config.${key}`, 'is not an object');
+    }
   }
   return cfg as unknown as ImageConfig;
 }

@@ -86,7 +86,7 @@ static void start_hook(char **argv) {
 
 static void usage(void) {
     fprintf(stderr, "usage: tbox-shim --rootfs DIR --lower DIRS --upper DIR --work DIR [--hostname H] [--cwd DIR]\n"
-                    "                 [--bind SRC DST]... [--loopback-up] [--exit-file F] [--report-fd N] [--sync-fd N]\n"
+                    "                 [--loopback-up] [--exit-file F] [--report-fd N] [--sync-fd N]\n"
                     "                 [--log FILE [--tee]] [--tty [--interactive]] [--user UID:GID] [--on-exit ARG]...\n"
                     "                 [--env-file FILE] [--caps BND,EFF,PRM,INH,AMB] [--no-new-privs] [--seccomp RULES] [--nodev] [--cgroup DIR]...\n"
                     "                 [--mask PATH]... [--readonly PATH]... [--device SRC DST]... [--volume SRC DST ro|rw[,seed]]...\n"
@@ -189,10 +189,7 @@ static void parse(int argc, char **argv, struct spec *s) {
             if (!s->publish && !(s->publish = calloc((size_t)argc, sizeof *s->publish))) usage();
             s->publish[s->npublish++] = argv[++i];
         }
-        else if (!strcmp(a, "--bind") && i + 2 < argc && s->nbinds < MAX_BINDS) {
-            s->binds[s->nbinds].src = argv[++i];
-            s->binds[s->nbinds++].dst = argv[++i];
-        } else usage();
+        else usage();
     }
     if ((!s->join_pid && (!s->rootfs || !s->lower || !s->upper || !s->work)) || i >= argc) usage();
     s->argv = argv + i;

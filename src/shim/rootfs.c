@@ -1,4 +1,4 @@
-/* The container's root: overlay, /proc, /sys, /dev, bind mounts, pivot_root. */
+/* The container's root: overlay, /proc, /sys, /dev, the /etc files and the user's mounts (volume.c), pivot_root. */
 #define _GNU_SOURCE
 #include "shim.h"
 
@@ -116,7 +116,6 @@ void build_root(const struct spec *s) {
     mount_in_root(rootfd, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     mount_in_root(rootfd, "sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     make_dev(rootfd, s);
-    for (int i = 0; i < s->nbinds; i++) bind_file(rootfd, &s->binds[i]);
     for (int i = 0; i < s->nmounts; i++) mount_user(rootfd, &s->mounts[i]);
 
     if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)

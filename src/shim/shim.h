@@ -26,7 +26,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_BINDS 16
 /* masked and read-only paths, and --device binds (--privileged binds every host device) */
 #define MAX_PATHS 512
 #define MAX_HOOK_ARGS 16
@@ -47,8 +46,6 @@ struct spec {
     int join_pid;
     char *on_exit[MAX_HOOK_ARGS + 1];
     int n_on_exit;
-    struct bind binds[MAX_BINDS];
-    int nbinds;
     struct user_mount mounts[MAX_PATHS];
     int nmounts;
     /* --read-only: the root is remounted read-only once everything is in place */

@@ -17,8 +17,15 @@ static int has_opt(const char *opts, const char *word) {
     return 0;
 }
 
+/* A directory stream of its own: a dup() would share the file offset, and a
+ * first readdir() reads the whole directory into its buffer. */
+static DIR *open_dir(int fd) {
+    int own = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return own < 0 ? NULL : fdopendir(own);
+}
+
 static int is_empty_dir(int fd) {
-    DIR *d = fdopendir(dup(fd));
+    DIR *d = open_dir(fd);
     if (!d) return 0;
     int empty = 1;
     for (struct dirent *e; empty && (e = readdir(d));) empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
@@ -39,10 +46,12 @@ static void copy_file(int from, int to, const char *name, const struct stat *st)
     close(out);
 }
 
-/* Directories, regular files and symlinks (as links); other kinds are skipped. */
+/* Directories, regular files and symlinks (as links); other kinds are
+ * skipped, and so is anything mounted on the way (/proc, /sys, /dev when a
+ * volume sits on the root): only the image's own files are copied. */
 static void copy_tree(int from, int to, int depth) {
     if (depth > 128) fail(125, "seed the volume: the image's tree is deeper than 128 levels");
-    DIR *d = fdopendir(dup(from));
+    DIR *d = open_dir(from);
     if (!d) fail(125, "seed the volume: %s", strerror(errno));
     for (struct dirent *e; (e = readdir(d));) {
         const char *name = e->d_name;
@@ -50,6 +59,8 @@ static void copy_tree(int from, int to, int depth) {
         struct stat st;
         if (fstatat(from, name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
         if (S_ISDIR(st.st_mode)) {
+            struct stat here;
+            if (fstat(from, &here) < 0 || here.st_dev != st.st_dev) continue;
             if (mkdirat(to, name, 0700) < 0) fail(125, "seed the volume with %s: %s", name, strerror(errno));
             int sub_from = openat(from, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             int sub_to = openat(to, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -88,6 +99,15 @@ static void seed_volume(int target_fd, const char *volume) {
     close(to);
 }
 
+/* A target that resolves to the root itself (through a symlink to "/") is
+ * refused, as Docker refuses the destination "/": mounted over the root,
+ * it would hide the image and every mount made after it. */
+static void refuse_root(int rootfd, int fd, const char *dst) {
+    struct stat root, target;
+    if (fstat(rootfd, &root) == 0 && fstat(fd, &target) == 0 && root.st_dev == target.st_dev && root.st_ino == target.st_ino)
+        fail(125, "mount target %s in the container resolves to its root directory", dst);
+}
+
 static void mount_tmpfs(int rootfd, const struct user_mount *m) {
     static const struct { const char *word; unsigned long set, clear; } words[] = {
         {"ro", MS_RDONLY, 0}, {"rw", 0, MS_RDONLY}, {"exec", 0, MS_NOEXEC}, {"noexec", MS_NOEXEC, 0},
@@ -105,6 +125,7 @@ static void mount_tmpfs(int rootfd, const struct user_mount *m) {
     }
     int fd = mkdirs_in_root(rootfd, m->dst);
     if (fd < 0) fail(125, "tmpfs target %s in the container: %s", m->dst, strerror(errno));
+    refuse_root(rootfd, fd, m->dst);
     char p[64];
     fd_path(p, sizeof p, fd);
     if (mount("tmpfs", p, "tmpfs", flags, data) < 0) fail(125, "mount tmpfs on %s: %s", m->dst, strerror(errno));
@@ -120,6 +141,7 @@ void mount_user(int rootfd, const struct user_mount *m) {
     if (stat(m->src, &src) < 0) fail(125, "mount source %s: %s", m->src, strerror(errno));
     int fd = S_ISDIR(src.st_mode) ? mkdirs_in_root(rootfd, m->dst) : mount_file_in_root(rootfd, m->dst);
     if (fd < 0) fail(125, "mount target %s in the container: %s", m->dst, strerror(errno));
+    refuse_root(rootfd, fd, m->dst);
     if (has_opt(m->opts, "seed") && S_ISDIR(src.st_mode)) seed_volume(fd, m->src);
     char p[64];
     fd_path(p, sizeof p, fd);

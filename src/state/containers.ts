@@ -43,6 +43,8 @@ export interface ContainerMount {
   options?: string;
   /** an anonymous volume (-v /path): removed with the container by rm -v and --rm */
   anonymous?: boolean;
+  /** a volume not filled from the image's files at the target (nocopy) */
+  nocopy?: boolean;
 }
 
 /** --dns, --dns-search, --dns-option: each replaces the host's, as in Docker. */

@@ -12,6 +12,8 @@ export interface ImageConfig {
     WorkingDir?: string;
     User?: string;
     ExposedPorts?: Record<string, object>;
+    /** VOLUME paths: each becomes an anonymous volume */
+    Volumes?: Record<string, object>;
   };
   rootfs: { type: 'layers'; diff_ids: string[] };
 }

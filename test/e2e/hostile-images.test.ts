@@ -142,4 +142,35 @@ describe('mount targets are resolved inside the container root', () => {
     expect(treeSnapshot(victim)).toEqual(before);
     box.tbox(['rm', 'planter']);
   });
+
+  it('a volume, a host bind and a tmpfs whose target runs through a symlink to / or ../../.. land inside the root (CVE-2021-30465 class)', () => {
+    importImage('evilmount:1', [
+      { path: 'data', type: 'symlink', linkpath: '/' },
+      { path: 'up', type: 'symlink', linkpath: '../../../../../../../..' },
+      { path: 'inside-marker', body: Buffer.from('inside\n') },
+    ]);
+    const hostDir = fs.mkdtempSync(path.join(box.root, 'bindsrc-'));
+    fs.writeFileSync(path.join(hostDir, 'f'), 'bound\n');
+    const before = treeSnapshot(victim);
+    const r = box.tbox([
+      'run', '--rm',
+      '-v', `evilvol:/data${victim}/vol`,
+      '-v', `${hostDir}:/up${victim}/bind`,
+      '--tmpfs', `/data${victim}/tmp`,
+      'evilmount:1', 'sh', '-c', `cat /inside-marker ${victim}/bind/f; ls ${victim}`,
+    ]); // prettier-ignore
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('inside\nbound\nbind\ntmp\nvol\n');
+    expect(treeSnapshot(victim)).toEqual(before);
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(victim);
+    // the volume was filled from the container's files at its target (none), not the host's
+    const seeded = JSON.parse(box.tbox(['volume', 'inspect', 'evilvol']).stdout)[0].Mountpoint;
+    expect(fs.readdirSync(seeded)).toEqual([]);
+    // a target that resolves to the container's root is refused, as Docker refuses "/"
+    const onRoot = box.tbox(['run', '--rm', '-v', 'rootvol:/data', 'evilmount:1', 'true']);
+    expect(onRoot.code).toBe(125);
+    expect(onRoot.stderr).toBe('tbox: mount target /data in the container resolves to its root directory\n');
+    expect(box.tbox(['ps', '-aq']).stdout).toBe('');
+    expect(treeSnapshot(victim)).toEqual(before);
+  });
 });
