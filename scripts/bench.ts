@@ -220,6 +220,28 @@ function benchConfinement(): void {
   process.stdout.write(`  confinement costs ${(confined!.median - privileged!.median).toFixed(1)} ms at the median (target: under 5 ms)\n`);
 }
 
+/** What a published port (reservation, monitor's hold, DNAT rules set up and torn down) and a volume cost at start. */
+function benchReach(): void {
+  const run = (label: string, flags: string[]) => ({
+    label,
+    cmd: process.execPath,
+    args: [cli, 'run', '--rm', ...flags, 'busybox', 'true'],
+  });
+  const [plain, published, volume] = measureInterleaved([
+    run('tbox run --rm busybox true (bridge)', []),
+    run('tbox run --rm -p 18080:80 busybox true', ['-p', '18080:80']),
+    run('tbox run --rm -v benchvol:/data busybox true', ['-v', 'benchvol:/data']),
+  ]);
+  report(
+    'Published ports and volumes at start (interleaved runs)',
+    [plain!, published!, volume!],
+    [
+      [published!, plain!],
+      [volume!, plain!],
+    ],
+  );
+}
+
 async function benchDetached() {
   const COUNT = 20;
   const names = Array.from({ length: COUNT }, (_, i) => `idle${i}`);
@@ -353,6 +375,7 @@ async function benchImages() {
 try {
   await benchStart();
   benchConfinement();
+  benchReach();
   await benchDetached();
   await benchIpam();
   await benchImages();

@@ -173,6 +173,42 @@ describe('a published port', () => {
   });
 });
 
+describe("the host's loopback", () => {
+  it('is closed to containers, though route_localnet is on for the bridge', async () => {
+    const port = hostPort();
+    const server = net.createServer((s) => s.end('loopback\n'));
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    const gateway = JSON.parse(box.tbox(['network', 'inspect', 'bridge']).stdout)[0].Gateway;
+    // A container with every privilege routes 127.0.0.1 to the host through its gateway. Its kernel
+    // then ignores the answer (a 127.0.0.1 source on eth0), so what counts is whether the host's
+    // loopback service answers at all: its SYN-ACK on the bridge.
+    const attack = () =>
+      capture(
+        box.env.TBOX_BRIDGE!,
+        `tcp and src host 127.0.0.1 and src port ${port}`,
+        () =>
+        box.tbox([
+          'run', '--rm', '--privileged', 'busybox', 'sh', '-c',
+          `ip route del local 127.0.0.0/8 dev lo table local; ip route del local 127.0.0.1 dev lo table local;
+           echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet; ip route add 127.0.0.1/32 via ${gateway} dev eth0;
+           echo | nc -w 1 127.0.0.1 ${port}`,
+        ]), // prettier-ignore
+      );
+    try {
+      expect(await attack()).toBe('');
+      // The probe itself works: without tbox's INPUT rule the host's loopback answers.
+      expect(sh(`iptables -w -F ${box.env.TBOX_CHAIN_PREFIX}-INPUT`).code).toBe(0);
+      expect(await attack()).toContain(`127.0.0.1.${port} >`);
+    } finally {
+      server.close();
+      // put the rule back: apply rewrites tbox's chains whole
+      box.tbox(['network', 'create', '--subnet', `10.${100 + pool}.249.0/24`, 'reapply']);
+      box.tbox(['network', 'rm', 'reapply']);
+    }
+    expect(run('iptables-save', []).stdout).toContain(`-A ${box.env.TBOX_CHAIN_PREFIX}-INPUT -d 127.0.0.0/8`);
+  });
+});
+
 describe('a host port that is taken', () => {
   const nothingLeft = (before: string[]) => {
     expect(box.tbox(['ps', '-aq']).stdout.trim().split('\n').filter(Boolean).sort()).toEqual(before);
