@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { ipBatch, run } from '../host/command.js';
 import { teardown } from '../errors.js';
 import { leaseOf, networkById, type LeaseRecord, type NetworkRecord } from '../state/networks.js';
-import { bindingsOf, releaseBindings } from '../state/ports.js';
+import { ANY_ADDRESS, bindingsOf, releaseBindings } from '../state/ports.js';
 import { releaseLease } from './ipam.js';
 import { formatIp, parseCidr } from './ipv4.js';
 import { firewall } from './firewall/firewall.js';
@@ -55,7 +55,9 @@ export function releaseContainerNetwork(containerId: string): void {
     ...(ports.length
       ? [
           () => {
-            firewall().teardownPortForward(containerId);
+            const network = lease && networkById(lease.networkId);
+            const containerIp = lease ? formatIp(lease.address) : ANY_ADDRESS;
+            firewall().teardownPortForward({ containerId, containerIp, bridge: network?.bridge ?? '', ports });
             releaseBindings(containerId);
           },
         ]

@@ -19,6 +19,8 @@ export type BridgeOwner =
   | { kind: 'absent' }
   | { kind: 'this root' }
   | { kind: 'another root'; root: string }
+  /** a bridge with no alias at all: tbox's own from before bridges were marked, if this root's database names it */
+  | { kind: 'unmarked' }
   /** a bridge (or another link) tbox did not make */
   | { kind: 'not tbox' };
 
@@ -33,6 +35,7 @@ export function bridgeOwner(name: string): BridgeOwner {
   } catch {
     // no alias file: not ours
   }
+  if (alias === '') return { kind: 'unmarked' };
   const m = OWNER_ALIAS.exec(alias);
   if (!m) return { kind: 'not tbox' };
   return m[1] === dataRootTag() ? { kind: 'this root' } : { kind: 'another root', root: m[2] || m[1]! };
@@ -41,7 +44,11 @@ export function bridgeOwner(name: string): BridgeOwner {
 export function createBridge(name: string, gateway: string, subnet: string): void {
   const prefix = subnet.split('/')[1];
   ipBatch([`link add name ${name} type bridge`, `addr add ${gateway}/${prefix} dev ${name}`, `link set ${name} up`]);
-  // Written as a file: the root's path may hold what ip's batch parser would split.
+  markBridge(name);
+}
+
+/** Name this data root as the bridge's owner. Written as a file: the root's path may hold what ip's batch parser would split. */
+export function markBridge(name: string): void {
   writeKernelFile(`/sys/class/net/${name}/ifalias`, `${dataRootTag()} ${dataRoot()}`.slice(0, 255));
 }
 

@@ -13,7 +13,16 @@ import type { NetworkRecord } from '../state/networks.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { broadcast, contains, formatCidr, formatIp, overlaps, parseCidr, parseIp, type Cidr } from './ipv4.js';
 import { overlappingRoute } from './host-routes.js';
-import { allowLocalnetRouting, bridgeAddress, bridgeExists, bridgeOwner, createBridge, deleteBridge, enableForwarding } from './bridge.js';
+import {
+  allowLocalnetRouting,
+  bridgeAddress,
+  bridgeExists,
+  bridgeOwner,
+  createBridge,
+  deleteBridge,
+  enableForwarding,
+  markBridge,
+} from './bridge.js';
 import { firewall } from './firewall/firewall.js';
 
 export const BUILTIN_NETWORKS = ['bridge', 'host', 'none'] as const;
@@ -131,14 +140,19 @@ export function createNetwork(opts: CreateNetworkOptions): NetworkRecord {
  * (its own, with the subnet it really has), or leave it alone, naming who
  * holds it and how to choose another.
  */
-function checkDefaultBridge(name: string): 'absent' | 'this root' {
+function checkDefaultBridge(name: string, namedByDatabase: boolean): 'absent' | 'this root' {
   const owner = bridgeOwner(name);
+  if (owner.kind === 'unmarked' && namedByDatabase) {
+    // Made by a tbox from before bridges carried their owner: this root's database says it is ours.
+    markBridge(name);
+    return 'this root';
+  }
   if (owner.kind === 'another root') {
     throw new ConflictError(
       `bridge ${name} belongs to another tbox data root (${owner.root}): give this root its own bridge with TBOX_BRIDGE=<name>`,
     );
   }
-  if (owner.kind === 'not tbox') {
+  if (owner.kind === 'not tbox' || owner.kind === 'unmarked') {
     throw new ConflictError(`${name} exists on this host and tbox did not make it, so tbox leaves it alone: set TBOX_BRIDGE=<name>`);
   }
   return owner.kind;
@@ -147,10 +161,10 @@ function checkDefaultBridge(name: string): 'absent' | 'this root' {
 /** The default network, made (row, bridge, rules) the first time anything needs it. */
 export function ensureDefaultNetwork(): NetworkRecord {
   const existing = store.networkByName(DEFAULT_NETWORK);
-  if (existing && bridgeExists(existing.bridge) && checkDefaultBridge(existing.bridge) === 'this root') return existing;
+  if (existing && bridgeExists(existing.bridge) && checkDefaultBridge(existing.bridge, true) === 'this root') return existing;
   return write((db) => {
     const again = store.networkByName(DEFAULT_NETWORK, db);
-    const owner = checkDefaultBridge(again?.bridge ?? defaultBridge());
+    const owner = checkDefaultBridge(again?.bridge ?? defaultBridge(), again !== undefined);
     // Another tbox made it while we waited for the lock.
     if (again && owner === 'this root') return again;
     if (again) {

@@ -96,6 +96,25 @@ describe('a wiped state dir', () => {
   });
 });
 
+describe('a bridge from before bridges carried their owner', () => {
+  it("is this root's if its database names it (and is marked then), and nobody's otherwise", () => {
+    const a = sandbox();
+    const alias = `/sys/class/net/${a.env.TBOX_BRIDGE}/ifalias`;
+    expect(a.tbox(['run', '--rm', 'busybox', 'true']).code).toBe(0);
+    fs.writeFileSync(alias, '\n');
+    expect(fs.readFileSync(alias, 'utf8').trim()).toBe('');
+    expect(a.tbox(['run', '--rm', 'busybox', 'true']).code).toBe(0);
+    expect(fs.readFileSync(alias, 'utf8')).toContain(a.root);
+    // unmarked, with no database naming it: left alone
+    fs.writeFileSync(alias, '\n');
+    fs.rmSync(path.join(a.root, 'state'), { recursive: true, force: true });
+    const r = a.tbox(['run', '--rm', 'busybox', 'true']);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toContain('tbox did not make it');
+    sh(`ip link del ${a.env.TBOX_BRIDGE}`);
+  });
+});
+
 describe('a bridge tbox did not make', () => {
   it('with the name tbox would use is refused and left exactly as it was', () => {
     const a = sandbox();

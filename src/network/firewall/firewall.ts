@@ -30,7 +30,7 @@ export interface Firewall {
   /** DNAT a container's published ports to it (replacing any it had). */
   setupPortForward(forward: PortForward): void;
   /** Remove every rule a container's port forward made. */
-  teardownPortForward(containerId: string): void;
+  teardownPortForward(forward: PortForward): void;
 }
 
 /**

@@ -127,7 +127,8 @@ export class IptablesFirewall implements Firewall {
       .concat('\n');
   }
 
-  setupPortForward(f: PortForward): void {
+  /** A port forward's rules, as `-A` lines per table. */
+  private forwardRules(f: PortForward): { nat: string[]; filter: string[] } {
     const c = this.chains;
     const mark = `-m comment --comment ${forwardMark(f.containerId)}`;
     const nat: string[] = [];
@@ -135,19 +136,32 @@ export class IptablesFirewall implements Firewall {
     for (const p of f.ports) {
       const to = `${f.containerIp}:${p.containerPort}`;
       const dst = hostIpOf(p) === ANY_ADDRESS ? '' : `-d ${hostIpOf(p)}/32 `;
-      nat.push(`-A ${c.dnat} ${dst}-p ${p.proto} -m ${p.proto} --dport ${p.hostPort} ${mark} -j DNAT --to-destination ${to}`);
-      nat.push(
-        `-A ${c.hairpin} -s ${f.containerIp}/32 -d ${f.containerIp}/32 -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} ${mark} -j MASQUERADE`,
-      );
-      filter.push(
-        `-A ${c.ports} -d ${f.containerIp}/32 -o ${f.bridge} -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} ${mark} -j ACCEPT`,
-      );
+      const match = `-p ${p.proto} -m ${p.proto} --dport`;
+      nat.push(`-A ${c.dnat} ${dst}${match} ${p.hostPort} ${mark} -j DNAT --to-destination ${to}`);
+      nat.push(`-A ${c.hairpin} -s ${f.containerIp}/32 -d ${f.containerIp}/32 ${match} ${p.containerPort} ${mark} -j MASQUERADE`);
+      filter.push(`-A ${c.ports} -d ${f.containerIp}/32 -o ${f.bridge} ${match} ${p.containerPort} ${mark} -j ACCEPT`);
     }
-    if (nat.length === 0) return;
-    run('iptables-restore', ['-w', '--noflush'], { input: ['*nat', ...nat, 'COMMIT', '*filter', ...filter, 'COMMIT', ''].join('\n') });
+    return { nat, filter };
   }
 
-  teardownPortForward(containerId: string): void {
+  setupPortForward(f: PortForward): void {
+    const { nat, filter } = this.forwardRules(f);
+    if (nat.length) run('iptables-restore', ['-w', '--noflush'], { input: restoreText(nat, filter) });
+  }
+
+  /**
+   * The exact rules setup made, deleted in one process. If any is missing (a
+   * hand edit, a crash half-way), every rule marked with the container's id
+   * is found in iptables-save and deleted instead.
+   */
+  teardownPortForward(f: PortForward): void {
+    const { nat, filter } = this.forwardRules(f);
+    const del = (lines: string[]) => lines.map((l) => `-D${l.slice(2)}`);
+    const exact = run('iptables-restore', ['-w', '--noflush'], { input: restoreText(del(nat), del(filter)), allowFailure: true });
+    if (exact.code !== 0) this.sweepPortForward(f.containerId);
+  }
+
+  private sweepPortForward(containerId: string): void {
     const c = this.chains;
     const existing = saved();
     const mark = new RegExp(`--comment "?${forwardMark(containerId)}"?( |$)`);
@@ -155,8 +169,7 @@ export class IptablesFirewall implements Firewall {
       existing.lines[table].filter((l) => chains.some((ch) => l.startsWith(`-A ${ch} `)) && mark.test(l)).map((l) => `-D${l.slice(2)}`);
     const nat = doomed('nat', [c.dnat, c.hairpin]);
     const filter = doomed('filter', [c.ports]);
-    if (nat.length + filter.length === 0) return;
-    run('iptables-restore', ['-w', '--noflush'], { input: ['*nat', ...nat, 'COMMIT', '*filter', ...filter, 'COMMIT', ''].join('\n') });
+    if (nat.length + filter.length > 0) run('iptables-restore', ['-w', '--noflush'], { input: restoreText(nat, filter) });
   }
 
   private removeAll(): void {
@@ -174,6 +187,8 @@ export class IptablesFirewall implements Firewall {
     if (script.length) run('iptables-restore', ['-w', '--noflush'], { input: script.join('\n') + '\n' });
   }
 }
+
+const restoreText = (nat: string[], filter: string[]) => ['*nat', ...nat, 'COMMIT', '*filter', ...filter, 'COMMIT', ''].join('\n');
 
 /** What marks a container's port-forward rules (its short id), so teardown finds every copy. */
 const forwardMark = (containerId: string) => `tbox:${containerId.slice(0, 12)}`;
