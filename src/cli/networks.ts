@@ -42,6 +42,24 @@ export function registerNetworkCommands(program: Command): void {
     });
 
   network
+    .command('diagram')
+    .description('Draw the live topology of a network (every network without NAME): uplink, NAT, bridge, veth pairs, containers')
+    .argument('[name]')
+    .option('--svg <file>', 'write an SVG picture to FILE instead')
+    .action(async (name: string | undefined, o) => {
+      const { reconcile } = await import('../container/reconcile.js');
+      const { describeNetworks, diagramSvg, diagramText } = await import('../network/diagram.js');
+      reconcile();
+      const nets = describeNetworks(name);
+      if (o.svg) {
+        const fs = await import('node:fs');
+        fs.writeFileSync(o.svg, diagramSvg(nets));
+        return;
+      }
+      process.stdout.write(nets.map(diagramText).join('\n'));
+    });
+
+  network
     .command('create')
     .description('Create a bridge network')
     .argument('<name>')

@@ -5,12 +5,14 @@
 import { Command, CommanderError } from 'commander';
 import { TboxError, EXIT_TBOX, asTboxError } from '../errors.js';
 import { isDebug, setDebug } from '../host/command.js';
+import { setExplain } from '../host/explain.js';
 import { registerContainerCommands } from './containers.js';
 import { registerImageCommands } from './images.js';
 import { registerNetworkCommands } from './networks.js';
 import { registerSystemCommands } from './system.js';
 import { registerStatsCommands } from './stats.js';
 import { registerVolumeCommands } from './volumes.js';
+import { registerDiagnoseCommands } from './diagnose.js';
 
 /** With --debug: the chain of causes, each with its stack. */
 function causes(err: unknown): string {
@@ -31,11 +33,13 @@ export async function main(argv: string[]): Promise<number> {
     .description('A small Docker-like container runtime that shows the kernel parts it is made of')
     .version('0.1.0', '-v, --version')
     .option('-D, --debug', 'print every host command tbox runs')
+    .option('--explain', 'print each change made to the host as the command a person would type, with why')
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(`tbox: ${s.replace(/^error: /, '')}`) })
     .hook('preAction', (cmd) => {
       if (cmd.opts().debug) setDebug(true);
+      if (cmd.opts().explain) setExplain(true);
       requireRoot();
     });
   const setExit = (code: number) => {
@@ -44,9 +48,10 @@ export async function main(argv: string[]): Promise<number> {
   registerContainerCommands(program, setExit);
   registerImageCommands(program);
   registerNetworkCommands(program);
-  registerSystemCommands(program);
+  registerSystemCommands(program, setExit);
   registerStatsCommands(program);
   registerVolumeCommands(program, setExit);
+  registerDiagnoseCommands(program, setExit);
   const overrideAll = (cmd: Command) => cmd.commands.forEach((c) => overrideAll(c.exitOverride()));
   overrideAll(program);
   try {

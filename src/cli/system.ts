@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-export function registerSystemCommands(program: Command): void {
+export function registerSystemCommands(program: Command, setExit: (code: number) => void): void {
   const system = program.command('system').description('Manage tbox itself');
   system
     .command('reconcile')
@@ -11,6 +11,28 @@ export function registerSystemCommands(program: Command): void {
       const { startExisting } = await import('../container/run.js');
       reconcile();
       await applyRestartPolicies((id) => startExisting(id, true));
+    });
+
+  system
+    .command('prune')
+    .description('Remove what this data root left on the host with no container to own it (see tbox doctor)')
+    .option('-f, --force', 'do not ask', false)
+    .action(async (o) => {
+      const { reconcile } = await import('../container/reconcile.js');
+      const { findLeftovers, removeLeftovers } = await import('../diagnose/leftovers.js');
+      const { confirm } = await import('./confirm.js');
+      reconcile();
+      const found = findLeftovers();
+      if (found.length === 0) {
+        process.stdout.write('Nothing to remove\n');
+        return;
+      }
+      const list = found.map((l) => `  ${l.kind} ${l.name}`).join('\n');
+      if (!o.force && !(await confirm(`WARNING! This will remove:\n${list}`))) return;
+      const { removed, failed } = removeLeftovers(found);
+      for (const l of removed) process.stdout.write(`removed ${l.kind} ${l.name}\n`);
+      for (const f of failed) process.stderr.write(`tbox: ${f.leftover.kind} ${f.leftover.name}: ${f.error}\n`);
+      if (failed.length) setExit(125);
     });
 
   system

@@ -11,11 +11,12 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { start, missingTool } from '../host/command.js';
+import { start, missingTool, writeKernelFileAsync } from '../host/command.js';
+import { explainShimStep, isExplaining } from '../host/explain.js';
 import { shimPath, containerDir } from '../paths.js';
 import { TboxError, EXIT_TBOX } from '../errors.js';
 import { buildOciSpec, seccompRulesPath, SEED_OPTION, writeOciSpec, type OciMount, type OciSpec } from './oci.js';
-import { capMask } from './security/capabilities.js';
+import { capMask, capsOfMask } from './security/capabilities.js';
 import type { ContainerRecord } from '../state/containers.js';
 import { hostIpOf, type PortBinding } from '../state/ports.js';
 
@@ -128,6 +129,8 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     // pid 1 waits before exec until release(): the network is in, the state is written.
     '--sync-fd',
     '4',
+    // --explain: the shim reports the steps it takes itself
+    ...(isExplaining() ? ['--explain-fd', '5'] : []),
     ...(newNetns ? ['--loopback-up'] : []),
     '--log',
     logPath(c.id),
@@ -145,15 +148,28 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
   // unshare(1)'s flag for each of config.json's linux.namespaces
   const namespaces = spec.linux.namespaces.map((n) => UNSHARE_FLAG[n.type]!);
 
-  const stdio: StdioOptions =
-    opts.stdio === 'inherit'
-      ? [c.spec.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe', 'pipe']
-      : ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'];
+  const stdio: StdioOptions = [
+    ...(opts.stdio === 'inherit' ? [c.spec.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'] : ['ignore', 'ignore', 'ignore']),
+    'pipe',
+    'pipe',
+    ...(isExplaining() ? ['pipe'] : []),
+  ] as StdioOptions;
 
   const child = start('unshare', [...namespaces, '--', shimPath, ...shimArgs], {
     stdio,
     detached: opts.stdio === 'detached',
   });
+
+  if (isExplaining()) {
+    createInterface({ input: (child.stdio as unknown as Readable[])[5]! }).on('line', (line) => {
+      const [command = '', why = ''] = line.split('\t');
+      // The shim knows capabilities as masks; the reader, by name.
+      explainShimStep(
+        command.replace(/=([0-9a-f]{1,16})\b/g, (_, hex: string) => `=${capsOfMask(hex).join(',') || 'none'}`),
+        why,
+      );
+    });
+  }
 
   return new Promise((resolve, reject) => {
     let pid = 0;
@@ -185,7 +201,7 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
         pid = Number(arg);
         // Each v1 attach costs the kernel ~2 ms (an RCU grace period); done
         // here, on the thread pool, it overlaps pid 1 building its root.
-        joined = Promise.all(opts.cgroupDirs.map((d) => fs.promises.writeFile(path.join(d, 'cgroup.procs'), String(pid))));
+        joined = Promise.all(opts.cgroupDirs.map((d) => writeKernelFileAsync(path.join(d, 'cgroup.procs'), String(pid))));
         joined.catch(() => {}); // judged in release()
         resolve({ child, shimPid: child.pid!, pid, release, abort, failure: () => startError, exited });
       } else if (word === 'ready') {

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { HostToolMissingError, TboxError } from '../errors.js';
+import { explainCommand, explainStep, shellLine } from './explain.js';
 
 /** Debian package that provides each tool tbox runs, for the install hint. */
 const PACKAGE_OF: Record<string, string> = {
@@ -43,6 +44,7 @@ export function setDebug(on: boolean): void {
 export const isDebug = () => debug;
 
 function trace(cmd: string, args: readonly string[], input?: string): void {
+  explainCommand(cmd, args, input);
   if (!debug) return;
   const quoted = args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`));
   process.stderr.write(`+ ${[cmd, ...quoted].join(' ')}\n`);
@@ -104,8 +106,58 @@ export function ipBatch(lines: readonly string[], opts: { netnsOf?: number } = {
  * that is a file write rather than a command, traced like one.
  */
 export function writeKernelFile(file: string, value: string): void {
-  if (debug) process.stderr.write(`+ echo ${value} > ${file}\n`);
+  announceWrite(file, value);
   fs.writeFileSync(file, `${value}\n`);
+}
+
+/** The same, without waiting (a cgroup attach overlaps other work). */
+export function writeKernelFileAsync(file: string, value: string): Promise<void> {
+  announceWrite(file, value);
+  return fs.promises.writeFile(file, value);
+}
+
+/** A directory in a kernel file system (a cgroup). */
+export function makeKernelDir(dir: string): void {
+  if (fs.existsSync(dir)) return;
+  explainStep(`mkdir -p ${dir}`);
+  if (debug) process.stderr.write(`+ mkdir -p ${dir}\n`);
+  fs.mkdirSync(dir, { recursive: true });
+}
+
+/**
+ * rmdir a kernel directory (a cgroup), waiting a little for exiting
+ * processes to leave: the kernel empties a cgroup asynchronously. False if
+ * it stayed busy.
+ */
+export function removeKernelDir(dir: string, waitMs = 1000): boolean {
+  if (!fs.existsSync(dir)) return true;
+  explainStep(`rmdir ${dir}`);
+  if (debug) process.stderr.write(`+ rmdir ${dir}\n`);
+  for (let i = 0; i <= waitMs; i++) {
+    try {
+      fs.rmdirSync(dir);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return true;
+      if (code !== 'EBUSY') throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
+  return false;
+}
+
+/** What a kernel file write is, as a person would type it: sysctl for /proc/sys, ip for a link's alias. */
+function announceWrite(file: string, value: string): void {
+  const sysctl = /^\/proc\/sys\/(.*)$/.exec(file);
+  const alias = /^\/sys\/class\/net\/([^/]+)\/ifalias$/.exec(file);
+  const command = sysctl
+    ? `sysctl -w ${sysctl[1]!.replace(/\//g, '.')}=${value}`
+    : alias
+      ? shellLine('ip', ['link', 'set', alias[1]!, 'alias', value])
+      : `echo ${shellLine(value, [])} > ${file}`;
+  explainStep(command);
+  if (debug) process.stderr.write(`+ ${command}\n`);
 }
 
 /** A tool's absolute path on tbox's PATH, for a program that execs it without a search (the shim's exit hook). */

@@ -68,7 +68,11 @@ void run_child(const struct spec *s) {
      * CAP_SETPCAP, then the user, then the remaining capability sets,
      * no_new_privs, and seccomp last, right before exec (or first, while
      * CAP_SYS_ADMIN allows loading it without no_new_privs). */
+    if (s->seccomp_fd >= 0) explain("seccomp: system calls the container has no use for fail with EPERM", "seccomp load (filter from config.json)");
     if (!s->no_new_privs) load_seccomp();
+    if (s->caps.set)
+        explain("capabilities: root in the container keeps only these powers (the rest of root's are dropped)",
+                "capabilities bounding=%llx effective=%llx", s->caps.bounding, s->caps.effective);
     drop_bounding(s);
     if (s->user) {
         unsigned uid, gid;
@@ -76,6 +80,7 @@ void run_child(const struct spec *s) {
         if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0) fail(125, "set user %s: %s", s->user, strerror(errno));
     }
     apply_caps(s);
+    if (s->no_new_privs) explain("no setuid binary can gain privileges", "prctl(PR_SET_NO_NEW_PRIVS, 1)");
     if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(125, "no_new_privs: %s", strerror(errno));
     load_seccomp();
     for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
@@ -83,6 +88,7 @@ void run_child(const struct spec *s) {
     /* Only now, inside the container, does its environment apply; execvp
      * then searches the container's PATH. */
     if (s->envp) environ = s->envp;
+    explain("the container's command, as pid 1", "exec %s", s->argv[0]);
     execvp(s->argv[0], s->argv);
     int e = errno;
     if (e == ENOENT)

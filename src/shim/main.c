@@ -171,6 +171,10 @@ static void parse(int argc, char **argv, struct spec *s) {
             s->devices[s->ndevices++].dst = argv[++i];
         }
         else if (!strcmp(a, "--report-fd")) s->report_fd = atoi(argv[++i]);
+        else if (!strcmp(a, "--explain-fd")) {
+            explain_fd = atoi(argv[++i]);
+            fcntl(explain_fd, F_SETFD, FD_CLOEXEC);
+        }
         else if (!strcmp(a, "--sync-fd")) s->sync_fd = atoi(argv[++i]);
         else if (!strcmp(a, "--volume") && i + 3 < argc && s->nmounts < MAX_PATHS) {
             struct user_mount *m = &s->mounts[s->nmounts++];
@@ -299,6 +303,9 @@ int main(int argc, char **argv) {
         if (s.report_fd < 0) fprintf(stderr, "tbox: %s\n", why);
         return 125;
     }
+    /* pid 1 has its own copy until exec; the monitor has nothing more to explain. */
+    if (explain_fd >= 0) close(explain_fd);
+    explain_fd = -1;
     report(s.report_fd, "pid %d\n", pid);
 
     char msg[1024];

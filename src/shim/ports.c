@@ -31,6 +31,8 @@ int hold_ports(const struct spec *s, char *err, size_t len) {
                      errno == EADDRINUSE ? "the port is in use on this host by another process" : strerror(errno));
             return -1;
         }
+        explain("a published port is held so no other process can take it; DNAT forwards its traffic",
+                "bind %s %s:%u (held open, never listened on)", proto, ip, port);
     }
     return 0;
 }

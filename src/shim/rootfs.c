@@ -49,6 +49,8 @@ static void make_dev(int rootfd, const struct spec *s) {
         {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
         {"ptmx", "pts/ptmx"},
     };
+    explain("a /dev of its own: only the standard devices (null, zero, full, random, urandom, tty), pts, shm and mqueue",
+            "mount -t tmpfs -o mode=755,size=65536k%s tmpfs %s/dev", s->nodev ? ",nodev" : "", s->rootfs);
     mount_in_root(rootfd, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME | (s->nodev ? MS_NODEV : 0), "mode=755,size=65536k");
     /* Opened again after the mount: now the fresh tmpfs, which the image
      * cannot have planted anything in. */
@@ -90,6 +92,7 @@ static void bind_file(int rootfd, const struct bind *b) {
 /* A new network namespace starts with lo down; bring it up without
  * spawning `ip`. */
 void loopback_up(void) {
+    explain("a new network namespace starts with lo down", "ip link set lo up");
     int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (sock < 0) fail(125, "socket: %s", strerror(errno));
     struct ifreq ifr;
@@ -103,21 +106,27 @@ void loopback_up(void) {
 
 void build_root(const struct spec *s) {
     char opts[4096];
+    explain("mount events stay inside the container's mount namespace", "mount --make-rprivate /");
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         fail(125, "make / private: %s", strerror(errno));
     int n = snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", s->lower, s->upper, s->work);
     if (n >= (int)sizeof opts) fail(125, "overlay options too long (%d bytes)", n);
     /* s->rootfs is tbox's own directory; everything below it is the image's. */
     mkdir_p(s->rootfs, 0755);
+    explain("overlay: the image's layers, read-only, under a writable layer of the container's own",
+            "mount -t overlay overlay -o %s %s", opts, s->rootfs);
     if (mount("overlay", s->rootfs, "overlay", s->nodev ? MS_NODEV : 0, opts) < 0) fail(125, "mount overlay on %s: %s", s->rootfs, strerror(errno));
     int rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) fail(125, "open %s: %s", s->rootfs, strerror(errno));
 
+    explain("/proc shows only the container's own processes (its pid namespace)", "mount -t proc proc %s/proc", s->rootfs);
     mount_in_root(rootfd, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    explain("/sys, read-only", "mount -t sysfs -o ro sysfs %s/sys", s->rootfs);
     mount_in_root(rootfd, "sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     make_dev(rootfd, s);
     for (int i = 0; i < s->nmounts; i++) mount_user(rootfd, &s->mounts[i]);
 
+    if (s->hostname) explain("the container's own hostname (its UTS namespace)", "hostname %s", s->hostname);
     if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
         fail(125, "sethostname: %s", strerror(errno));
 
@@ -125,6 +134,8 @@ void build_root(const struct spec *s) {
      * it leaves no trace of the host's tree and needs no .oldroot directory. */
     if (fchdir(rootfd) < 0) fail(125, "chdir %s: %s", s->rootfs, strerror(errno));
     close(rootfd);
+    explain("the container's root becomes / and the host's tree is detached: nothing of it stays in view",
+            "cd %s && pivot_root . . && umount -l .", s->rootfs);
     if (syscall(SYS_pivot_root, ".", ".") < 0) fail(125, "pivot_root: %s", strerror(errno));
     if (umount2(".", MNT_DETACH) < 0) fail(125, "detach old root: %s", strerror(errno));
     if (chdir("/") < 0) fail(125, "chdir /: %s", strerror(errno));
@@ -137,6 +148,7 @@ void build_root(const struct spec *s) {
     if (chdir(cwd) < 0) fail(125, "working directory %s: %s", cwd, strerror(errno));
     /* Last, so the working directory could still be made; the mounts on
      * top (/dev, /proc, /etc/hosts, volumes, tmpfs) keep their own flags. */
+    if (s->readonly_root) explain("--read-only", "mount -o remount,bind,ro /");
     if (s->readonly_root && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | (s->nodev ? MS_NODEV : 0), NULL) < 0)
         fail(125, "make the root read-only: %s", strerror(errno));
 }

@@ -124,6 +124,10 @@ int recv_fd(int sock);
 void take_pty(void);
 void relay_pty(int master, int log_fd, int tee, int interactive);
 
+/* explain.c: --explain-fd */
+extern int explain_fd;
+void explain(const char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* log.c */
 void write_all(int fd, const char *buf, size_t len);
 void pump(struct stream *st, int log_fd);

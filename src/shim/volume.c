@@ -128,6 +128,7 @@ static void mount_tmpfs(int rootfd, const struct user_mount *m) {
     refuse_root(rootfd, fd, m->dst);
     char p[64];
     fd_path(p, sizeof p, fd);
+    explain("--tmpfs: memory-backed, gone with the container", "mount -t tmpfs -o %s tmpfs %s", m->opts, m->dst);
     if (mount("tmpfs", p, "tmpfs", flags, data) < 0) fail(125, "mount tmpfs on %s: %s", m->dst, strerror(errno));
     close(fd);
 }
@@ -142,7 +143,12 @@ void mount_user(int rootfd, const struct user_mount *m) {
     int fd = S_ISDIR(src.st_mode) ? mkdirs_in_root(rootfd, m->dst) : mount_file_in_root(rootfd, m->dst);
     if (fd < 0) fail(125, "mount target %s in the container: %s", m->dst, strerror(errno));
     refuse_root(rootfd, fd, m->dst);
-    if (has_opt(m->opts, "seed") && S_ISDIR(src.st_mode)) seed_volume(fd, m->src);
+    if (has_opt(m->opts, "seed") && S_ISDIR(src.st_mode)) {
+        explain("a new, empty volume is filled with the image's files at its path", "cp -a %s/. %s", m->dst, m->src);
+        seed_volume(fd, m->src);
+    }
+    explain(strncmp(m->dst, "/etc/", 5) ? "a volume or host path, shared with the host" : "tbox's file for the container (hostname, hosts, resolv.conf)",
+            "mount --bind%s %s %s", has_opt(m->opts, "ro") ? " -o ro" : "", m->src, m->dst);
     char p[64];
     fd_path(p, sizeof p, fd);
     if (mount(m->src, p, NULL, MS_BIND | MS_REC, NULL) < 0) fail(125, "bind %s on %s: %s", m->src, m->dst, strerror(errno));

@@ -5,8 +5,20 @@
  * left behind. No traffic leaves the machine.
  */
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capture, httpGet, makeSandbox, makeUpstream, run, sh, udpSend, type Sandbox, type Upstream } from '../helpers.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  capture,
+  eventually,
+  httpGet,
+  makeSandbox,
+  makeUpstream,
+  run,
+  sh,
+  udpSend,
+  type Result,
+  type Sandbox,
+  type Upstream,
+} from '../helpers.js';
 
 let box: Sandbox;
 let up: Upstream;
@@ -17,6 +29,11 @@ beforeAll(() => {
 afterAll(() => {
   up.remove();
   box.cleanup();
+});
+// A test that failed half-way leaves no container to confuse the next one.
+afterEach(() => {
+  const left = box.tbox(['ps', '-aq']).stdout.trim().split('\n').filter(Boolean);
+  if (left.length) box.tbox(['rm', '-f', ...left]);
 });
 
 /** Host ports unique to this worker: 21000 + 100 * pool + n. */
@@ -35,7 +52,11 @@ const fetch = (url: string) => httpGet(url);
 /** httpd binds a moment after `run -d` returns: wait until it answers in the container. */
 const ready = async (name: string, ports: number[]) => {
   for (const p of ports) {
-    await expect.poll(() => box.tbox(['exec', name, 'wget', '-qO-', `http://127.0.0.1:${p}/`]).stdout, { timeout: 5000 }).toBe(`${name}\n`);
+    let last: Result | undefined;
+    const answered = () => (last = box.tbox(['exec', name, 'wget', '-qO-', `http://127.0.0.1:${p}/`])).stdout === `${name}\n`;
+    await eventually(answered, 20_000).catch(() => {
+      throw new Error(`${name} does not answer on ${p}: ${JSON.stringify(last)}; logs: ${JSON.stringify(box.tbox(['logs', name]))}`);
+    });
   }
 };
 const portRules = () =>

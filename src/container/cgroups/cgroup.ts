@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { removeKernelDir } from '../../host/command.js';
 import type { Resources } from './resources.js';
 import { CgroupV1 } from './v1.js';
 import { CgroupV2 } from './v2.js';
@@ -58,11 +59,11 @@ export function removeCgroupParent(root = '/sys/fs/cgroup'): void {
     detectMode(root) === 'v2' ? [path.join(root, cgroupParent())] : fs.readdirSync(root).map((c) => path.join(root, c, cgroupParent()));
   for (const dir of dirs) {
     if (!fs.existsSync(dir)) continue;
+    // another data root's containers live there (EBUSY, ENOTEMPTY): theirs to remove
     try {
-      fs.rmdirSync(dir);
+      removeKernelDir(dir, 0);
     } catch (err) {
-      // another data root's containers live there: theirs to remove
-      if (!['EBUSY', 'ENOTEMPTY'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw err;
     }
   }
 }

@@ -1,5 +1,6 @@
 /** Reading and writing cgroup files, for both drivers. */
 import fs from 'node:fs';
+import { removeKernelDir, writeKernelFile } from '../../host/command.js';
 
 /** Read a number from a cgroup file; undefined if it is not there. */
 export function readNumber(file: string): number | undefined {
@@ -29,24 +30,11 @@ export function readKeyed(file: string): Record<string, number> {
   }
 }
 
-/** rmdir, waiting a little for exiting processes to leave (the kernel empties a cgroup asynchronously). */
-export function removeDir(dir: string): boolean {
-  for (let i = 0; i < 1000; i++) {
-    try {
-      fs.rmdirSync(dir);
-      return true;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return true;
-      if (code !== 'EBUSY') throw err;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
-    }
-  }
-  return false;
-}
+/** rmdir through the host seam, waiting for exiting processes to leave. */
+export const removeDir = removeKernelDir;
 
 export function writeFile(dir: string, file: string, value: string | number): void {
-  fs.writeFileSync(`${dir}/${file}`, String(value));
+  writeKernelFile(`${dir}/${file}`, String(value));
 }
 
 /** A file's text, '' if it is not there. */

@@ -2,6 +2,7 @@
  * cgroup v1 (and hybrid hosts, like this one): one hierarchy per controller,
  * each with a <parent>/<id> directory for the container.
  */
+import { makeKernelDir } from '../../host/command.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Cgroup, CgroupStats } from './cgroup.js';
@@ -28,7 +29,7 @@ export class CgroupV1 implements Cgroup {
   }
 
   create(resources: Resources): void {
-    for (const c of this.present()) fs.mkdirSync(this.dir(c), { recursive: true });
+    for (const c of this.present()) makeKernelDir(this.dir(c));
     // A new cpuset starts with no CPUs and no memory nodes: copy them down.
     if (this.present().includes('cpuset')) {
       for (const level of [path.join(this.root, 'cpuset', this.parent), this.dir('cpuset')]) {

@@ -3,6 +3,7 @@
  * directory, with the controllers enabled for it in each parent's
  * cgroup.subtree_control.
  */
+import { makeKernelDir } from '../../host/command.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Cgroup, CgroupStats } from './cgroup.js';
@@ -34,9 +35,9 @@ export class CgroupV2 implements Cgroup {
   }
 
   create(resources: Resources): void {
-    fs.mkdirSync(path.join(this.root, this.parent), { recursive: true });
+    makeKernelDir(path.join(this.root, this.parent));
     this.enableControllers();
-    fs.mkdirSync(this.dir, { recursive: true });
+    makeKernelDir(this.dir);
     this.update(resources);
   }
 

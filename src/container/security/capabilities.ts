@@ -33,9 +33,11 @@ export function normalizeCap(name: string): string {
 /** The capabilities this host's kernel and tbox itself have: what --privileged gives. */
 export function hostCapabilities(): string[] {
   const line = /^CapBnd:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-  const mask = BigInt(`0x${line?.[1] ?? '0'}`);
-  return CAPABILITIES.filter((_, i) => (mask >> BigInt(i)) & 1n);
+  return capsOfMask(line?.[1] ?? '0');
 }
+
+/** The names in a hex mask, as /proc/PID/status and the shim show it. */
+export const capsOfMask = (hex: string) => CAPABILITIES.filter((_, i) => (BigInt(`0x${hex}`) >> BigInt(i)) & 1n);
 
 /** Docker's rule: start from the defaults (or all with --privileged), add, then drop; ALL in either means every one. */
 export function effectiveCaps(opts: { capAdd: string[]; capDrop: string[]; privileged: boolean }): string[] {

@@ -152,9 +152,10 @@ export class IptablesFirewall implements Firewall {
   /**
    * The exact rules setup made, deleted in one process. If any is missing (a
    * hand edit, a crash half-way), every rule marked with the container's id
-   * is found in iptables-save and deleted instead.
+   * is found in iptables-save and deleted instead (so too with no ports given).
    */
   teardownPortForward(f: PortForward): void {
+    if (f.ports.length === 0) return this.sweepPortForward(f.containerId);
     const { nat, filter } = this.forwardRules(f);
     const del = (lines: string[]) => lines.map((l) => `-D${l.slice(2)}`);
     const exact = run('iptables-restore', ['-w', '--noflush'], { input: restoreText(del(nat), del(filter)), allowFailure: true });
