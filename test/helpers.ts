@@ -25,6 +25,10 @@ export interface Sandbox {
   tbox(args: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv; timeout?: number }): Result;
   /** For when this test process must keep serving (a proxy) while tbox runs. */
   tboxAsync(args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<Result>;
+  /** A shell script in the sandbox's network namespace (the host's when it has none). */
+  sh(script: string): Result;
+  /** The sandbox's own network namespace, if it was made with one. */
+  netns?: string;
   cleanup(): void;
 }
 
@@ -50,9 +54,24 @@ export function uniqueNet(): { bridge: string; subnet: string; prefix: string; t
   return { bridge: `tbt${pool}x${n}`, subnet: `10.${100 + pool}.${n}.0/24`, prefix: `10.${100 + pool}.${n}`, third: n };
 }
 
-export function makeSandbox(): Sandbox {
+/**
+ * With netns, tbox runs in a network namespace of the sandbox's own: its
+ * bridges, rules and sysctls (ip_forward) are out of every other test's way,
+ * so a test can break them on purpose.
+ */
+export function makeSandbox(opts: { netns?: boolean } = {}): Sandbox {
   const root = fs.mkdtempSync(TEST_PREFIX);
   const net = uniqueNet();
+  const netns = opts.netns ? `tbt-sb-${pool}x${net.third}` : undefined;
+  if (netns && sh(`ip netns add ${netns} && ip -n ${netns} link set lo up`).code !== 0) throw new Error(`netns ${netns}`);
+  // Not `ip netns exec`: it remounts all of /sys, cgroups included. Only the links' part of /sys must be the namespace's.
+  const netSysfs = (cmd: string, args: string[]): [string, string[]] => [
+    'nsenter',
+    [`--net=/run/netns/${netns}`, 'unshare', '--mount', '--propagation', 'slave', 'sh', '-c',
+     `mkdir -p ${root}/sysfs && mount -t sysfs sysfs ${root}/sysfs && mount --bind ${root}/sysfs/class/net /sys/class/net &&
+      mount --bind ${root}/sysfs/devices/virtual/net /sys/devices/virtual/net && exec "$@"`, 'sh', cmd, ...args],
+  ]; // prettier-ignore
+  const inNetns = (cmd: string, args: string[]): [string, string[]] => (netns ? netSysfs(cmd, args) : [cmd, args]);
   const env = {
     ...process.env,
     TBOX_ROOT: root,
@@ -67,14 +86,14 @@ export function makeSandbox(): Sandbox {
     TBOX_REGISTRY_MIRROR: '',
   };
   const tbox: Sandbox['tbox'] = (args, opts = {}) =>
-    run(process.execPath, [cliPath, ...args], {
+    run(...inNetns(process.execPath, [cliPath, ...args]), {
       input: opts.input,
       env: { ...env, ...opts.env },
       timeout: opts.timeout ?? 60_000,
     });
   const tboxAsync = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
     new Promise<Result>((resolve) => {
-      const child = spawn(process.execPath, [cliPath, ...args], { env: { ...env, ...extraEnv } });
+      const child = spawn(...inNetns(process.execPath, [cliPath, ...args]), { env: { ...env, ...extraEnv } });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
@@ -86,8 +105,11 @@ export function makeSandbox(): Sandbox {
     env,
     tbox,
     tboxAsync,
+    sh: (script) => run(...inNetns('sh', ['-c', script])),
+    netns,
     cleanup() {
       const r = tbox(['system', 'reset', '-f']);
+      if (netns) sh(`ip netns del ${netns}`);
       if (r.code !== 0) throw new Error(`cleanup failed: ${r.stderr}`);
       fs.rmSync(root, { recursive: true, force: true });
     },
