@@ -6,6 +6,12 @@ export function registerSystemCommands(program: Command, setExit: (code: number)
     .command('reconcile')
     .description('Record exited containers, release what they held, and apply --restart policies (run by the monitor on exit)')
     .action(async () => {
+      // A monitor's hook that fires after its data root was removed (rm -rf, a test's clean-up) has nothing to do, and must not make the root again.
+      const { openExistingOnly } = await import('../state/db.js');
+      const { databasePath } = await import('../paths.js');
+      const fs = await import('node:fs');
+      openExistingOnly();
+      if (!fs.existsSync(databasePath())) return;
       const { reconcile } = await import('../container/reconcile.js');
       const { applyRestartPolicies } = await import('../container/restart-policy.js');
       const { startExisting } = await import('../container/run.js');

@@ -107,7 +107,7 @@ export function ipBatch(lines: readonly string[], opts: { netnsOf?: number } = {
  */
 export function writeKernelFile(file: string, value: string): void {
   announceWrite(file, value);
-  fs.writeFileSync(file, `${value}\n`);
+  fs.writeFileSync(file, value);
 }
 
 /** The same, without waiting (a cgroup attach overlaps other work). */

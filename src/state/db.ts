@@ -8,13 +8,22 @@ import { asTboxError } from '../errors.js';
 export type Database = BetterSqlite3.Database;
 
 let db: Database | undefined;
+let mayCreate = true;
+
+/**
+ * Open the database only if it is there: for a monitor's exit hook, which
+ * may fire after its data root was removed and must not make it again.
+ */
+export function openExistingOnly(): void {
+  mayCreate = false;
+}
 
 /** The state database, opened once per process and migrated on first open. */
 export function database(): Database {
   if (db) return db;
-  fs.mkdirSync(stateDir(), { recursive: true });
+  if (mayCreate) fs.mkdirSync(stateDir(), { recursive: true });
   try {
-    db = withReserve(() => openDatabase(databasePath()));
+    db = withReserve(() => openDatabase(databasePath(), mayCreate));
   } catch (err) {
     throw explainOpenFailure(err);
   }
@@ -34,11 +43,11 @@ function explainOpenFailure(err: unknown): unknown {
 }
 
 /** Open and migrate a database file (or ':memory:', which the unit tests use through useDatabase). */
-export function openDatabase(file: string): Database {
+export function openDatabase(file: string, mayCreate = true): Database {
   // Required here, not imported at the top, so commands that never touch
   // state (--help, --version) do not load the native module.
   const Sqlite = require('better-sqlite3') as typeof BetterSqlite3;
-  const conn = new Sqlite(file);
+  const conn = new Sqlite(file, { fileMustExist: !mayCreate });
   try {
     // Many tbox processes share this file: wait for locks instead of failing.
     conn.pragma('busy_timeout = 10000');
