@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ago, printRecords, renderTemplate, truncate } from './format.js';
 import { addResourceOptions, resourceFlags } from './resource-flags.js';
+import { forEachName } from './each.js';
 import type { ContainerRecord } from '../state/containers.js';
 import type { PortBinding } from '../state/ports.js';
 import { formatPortsColumn } from '../network/ports.js';
@@ -131,10 +132,10 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .argument('<container...>')
     .action(async (refs: string[]) => {
       const { startExisting } = await import('../container/run.js');
-      for (const ref of refs) {
+      await forEachName(refs, setExit, async (ref) => {
         await startExisting(ref);
-        process.stdout.write(`${ref}\n`);
-      }
+        return ref;
+      });
     });
 
   program
@@ -144,10 +145,10 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
     .action(async (refs: string[], o) => {
       const { stopContainer } = await import('../container/stop.js');
-      for (const ref of refs) {
+      await forEachName(refs, setExit, async (ref) => {
         await stopContainer(ref, Number(o.time));
-        process.stdout.write(`${ref}\n`);
-      }
+        return ref;
+      });
     });
 
   program
@@ -158,11 +159,11 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .action(async (refs: string[], o) => {
       const { stopContainer } = await import('../container/stop.js');
       const { startExisting } = await import('../container/run.js');
-      for (const ref of refs) {
+      await forEachName(refs, setExit, async (ref) => {
         await stopContainer(ref, Number(o.time));
         await startExisting(ref);
-        process.stdout.write(`${ref}\n`);
-      }
+        return ref;
+      });
     });
 
   program
@@ -172,10 +173,10 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .option('-s, --signal <signal>', 'signal name or number', 'KILL')
     .action(async (refs: string[], o) => {
       const { killContainer } = await import('../container/stop.js');
-      for (const ref of refs) {
+      await forEachName(refs, setExit, async (ref) => {
         killContainer(ref, o.signal);
-        process.stdout.write(`${ref}\n`);
-      }
+        return ref;
+      });
     });
 
   program
@@ -184,7 +185,7 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .argument('<container...>')
     .action(async (refs: string[]) => {
       const { waitContainer } = await import('../container/stop.js');
-      for (const ref of refs) process.stdout.write(`${await waitContainer(ref)}\n`);
+      await forEachName(refs, setExit, async (ref) => String(await waitContainer(ref)));
     });
 
   program
@@ -278,7 +279,8 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
           if (!(err instanceof NotFoundError)) throw err;
           const image = lookupImage(ref);
           if (image) out.push({ Id: image.id, RepoTags: image.tags, Created: image.createdAt, Size: image.size, ...image.config });
-          else failed = new NotFoundError(`No such object: ${ref}`);
+          // exit 1, as docker inspect gives for a name it does not know
+          else failed = new NotFoundError(`No such object: ${ref}`, 1);
         }
       }
       if (o.format) for (const item of out) process.stdout.write(renderTemplate(o.format, item) + '\n');
@@ -318,15 +320,6 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .option('-v, --volumes', 'remove the anonymous volumes of the container', false)
     .action(async (refs: string[], o) => {
       const { removeContainer } = await import('../container/stop.js');
-      let failed: Error | undefined;
-      for (const ref of refs) {
-        try {
-          process.stdout.write(`${await removeContainer(ref, o.force, o.volumes)}\n`);
-        } catch (err) {
-          failed = err as Error;
-          process.stderr.write(`tbox: ${(err as Error).message}\n`);
-        }
-      }
-      if (failed) setExit((failed as { exitCode?: number }).exitCode ?? 125);
+      await forEachName(refs, setExit, (ref) => removeContainer(ref, o.force, o.volumes));
     });
 }

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { confirm } from './confirm.js';
+import { forEachName } from './each.js';
 import { ago, humanSize, printRecords } from './format.js';
 
-export function registerImageCommands(program: Command): void {
+export function registerImageCommands(program: Command, setExit: (code: number) => void): void {
   program
     .command('images')
     .description('List images')
@@ -112,6 +113,6 @@ export function registerImageCommands(program: Command): void {
     .option('-f, --force', 'remove even if containers use it', false)
     .action(async (refs: string[], o) => {
       const { removeImage } = await import('../image/store.js');
-      for (const ref of refs) process.stdout.write(removeImage(ref, o.force).join('\n') + '\n');
+      await forEachName(refs, setExit, async (ref) => removeImage(ref, o.force).join('\n'));
     });
 }

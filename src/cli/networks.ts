@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { printRecords } from './format.js';
+import { forEachName } from './each.js';
 import { InvalidArgumentError } from '../errors.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -15,7 +16,7 @@ function bridgeOption(opts: string[]): string | undefined {
   return bridge;
 }
 
-export function registerNetworkCommands(program: Command): void {
+export function registerNetworkCommands(program: Command, setExit: (code: number) => void): void {
   const network = program.command('network').description('Manage networks');
 
   network
@@ -83,10 +84,10 @@ export function registerNetworkCommands(program: Command): void {
       const { reconcile } = await import('../container/reconcile.js');
       const { removeNetwork } = await import('../network/networks.js');
       reconcile();
-      for (const name of names) {
+      await forEachName(names, setExit, async (name) => {
         removeNetwork(name);
-        process.stdout.write(`${name}\n`);
-      }
+        return name;
+      });
     });
 
   network

@@ -46,8 +46,8 @@ export async function main(argv: string[]): Promise<number> {
     exitCode = code;
   };
   registerContainerCommands(program, setExit);
-  registerImageCommands(program);
-  registerNetworkCommands(program);
+  registerImageCommands(program, setExit);
+  registerNetworkCommands(program, setExit);
   registerSystemCommands(program, setExit);
   registerStatsCommands(program);
   registerVolumeCommands(program, setExit);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { humanSize, printRecords, renderTemplate } from './format.js';
 import { confirm } from './confirm.js';
+import { forEachName } from './each.js';
 
 export function registerVolumeCommands(program: Command, setExit: (code: number) => void): void {
   const volume = program.command('volume').description('Manage volumes');
@@ -56,18 +57,15 @@ export function registerVolumeCommands(program: Command, setExit: (code: number)
     .action(async (names: string[], o) => {
       const { removeVolume } = await import('../volume/volumes.js');
       const { NotFoundError } = await import('../errors.js');
-      let failed: { exitCode?: number } | undefined;
-      for (const name of names) {
+      await forEachName(names, setExit, async (name) => {
         try {
           removeVolume(name);
-          process.stdout.write(`${name}\n`);
         } catch (err) {
-          if (o.force && err instanceof NotFoundError) continue;
-          failed = err as { exitCode?: number };
-          process.stderr.write(`tbox: ${(err as Error).message}\n`);
+          if (o.force && err instanceof NotFoundError) return undefined;
+          throw err;
         }
-      }
-      if (failed) setExit(failed.exitCode ?? 125);
+        return name;
+      });
     });
 
   volume

@@ -22,10 +22,14 @@ const DEFAULT_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
  * unreachable from another netns), and Google's if none is left. --dns,
  * --dns-search and --dns-option each replace the host's lines of their kind.
  */
-export function resolvConf(host: string, hostNetwork: boolean, dns: ContainerDns | undefined): string {
-  const lines = host.trim() ? host.replace(/\n+$/, '').split('\n') : [];
+export function resolvConf(host: string, hostNetwork: boolean, dns: ContainerDns | undefined, systemdResolved = ''): string {
   const kind = (l: string) => /^\s*(nameserver|search|domain|options)\s/.exec(l)?.[1];
   const reachable = (l: string) => !(kind(l) === 'nameserver' && /^\s*nameserver\s+(127\.|::1\s*$)/.test(l));
+  const linesOf = (text: string) => (text.trim() ? text.replace(/\n+$/, '').split('\n') : []);
+  // systemd-resolved (Ubuntu's default) leaves only 127.0.0.53 in /etc/resolv.conf; its real upstream servers are in its own file, as Docker knows.
+  const onlyLoopback = (text: string) =>
+    linesOf(text).some((l) => kind(l) === 'nameserver') && !linesOf(text).some((l) => kind(l) === 'nameserver' && reachable(l));
+  const lines = linesOf(!hostNetwork && onlyLoopback(host) && systemdResolved ? systemdResolved : host);
   let kept = hostNetwork ? lines : lines.filter(reachable);
   const replace = (kinds: string[], values: string[], word: string) => {
     if (values.length === 0) return;
@@ -41,9 +45,11 @@ export function resolvConf(host: string, hostNetwork: boolean, dns: ContainerDns
   return text ? `${text}\n` : '';
 }
 
-function hostResolvConf(): string {
+const SYSTEMD_RESOLVED = '/run/systemd/resolve/resolv.conf';
+
+function hostResolvConf(file: string): string {
   try {
-    return fs.readFileSync('/etc/resolv.conf', 'utf8');
+    return fs.readFileSync(file, 'utf8');
   } catch {
     return ''; // no resolver configured on the host
   }
@@ -55,7 +61,10 @@ export function writeEtcFiles(c: ContainerRecord, ip: string | undefined, gatewa
   const base = containerDir(c.id);
   fs.writeFileSync(path.join(base, 'hostname'), `${c.spec.hostname}\n`);
   fs.writeFileSync(path.join(base, 'hosts'), hostsText(c, ip, gateway, []));
-  fs.writeFileSync(path.join(base, 'resolv.conf'), resolvConf(hostResolvConf(), hostNetwork, c.spec.dns));
+  fs.writeFileSync(
+    path.join(base, 'resolv.conf'),
+    resolvConf(hostResolvConf('/etc/resolv.conf'), hostNetwork, c.spec.dns, hostResolvConf(SYSTEMD_RESOLVED)),
+  );
 }
 
 export const hostHostname = () => os.hostname();

@@ -32,7 +32,7 @@ describe('ps, inspect, rm', () => {
     }
 
     const refused = box.tbox(['rm', 'sleeper']);
-    expect(refused.code).toBe(125);
+    expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/stop the container before removing it, or use rm -f/);
     expect(box.tbox(['rm', '-f', id.slice(0, 8)]).code).toBe(0);
     expect(box.tbox(['ps', '-a']).stdout).not.toContain(id.slice(0, 12));
@@ -61,15 +61,16 @@ describe('ps, inspect, rm', () => {
 });
 
 describe('bad input: one clear line, exit 125, nothing left behind', () => {
-  const expectCleanFailure = (r: ReturnType<Sandbox['tbox']>, message: RegExp) => {
-    expect(r.code).toBe(125);
+  const expectCleanFailure = (r: ReturnType<Sandbox['tbox']>, message: RegExp, code = 125) => {
+    expect(r.code).toBe(code);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   };
 
   it('unknown container', () => {
-    expectCleanFailure(box.tbox(['rm', 'ghost']), /^tbox: No such container: ghost/);
-    expectCleanFailure(box.tbox(['inspect', 'ghost']), /No such object: ghost/);
+    // Docker's code for a name a command other than run does not know: 1
+    expectCleanFailure(box.tbox(['rm', 'ghost']), /^tbox: No such container: ghost/, 1);
+    expectCleanFailure(box.tbox(['inspect', 'ghost']), /No such object: ghost/, 1);
   });
 
   it('duplicate --name', () => {
@@ -105,5 +106,49 @@ describe('bad input: one clear line, exit 125, nothing left behind', () => {
 
   it('an unknown flag', () => {
     expectCleanFailure(box.tbox(['run', '--no-such-flag', 'busybox']), /unknown option/);
+  });
+});
+
+describe('a CLI that behaves in a pipe and with many names', () => {
+  const launcher = path.join(path.dirname(cliPath), '..', 'scripts', 'tbox');
+
+  it('ends quietly when the reader of its output goes away (tbox logs | head -1)', () => {
+    expect(box.tbox(['run', '--name', 'chatty', 'busybox', 'seq', '1', '100000']).code).toBe(0);
+    try {
+      const r = run('sh', ['-c', `"${launcher}" logs chatty | head -1`], { env: box.env });
+      expect(r.stdout).toBe('1\n');
+      expect(r.stderr).toBe('');
+      const ps = run('sh', ['-c', `"${launcher}" ps -a --format '{{.Names}}' | head -c 1`], { env: box.env });
+      expect(ps.stderr).toBe('');
+    } finally {
+      box.tbox(['rm', 'chatty']);
+    }
+  });
+
+  it('acts on every name, reports each failure in one line, and exits 1', () => {
+    expect(box.tbox(['run', '-d', '--name', 'second', 'busybox', 'sleep', '600']).code).toBe(0);
+    try {
+      const r = box.tbox(['stop', '-t', '1', 'nope', 'second']);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('second\n');
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringContaining('nope')]);
+      expect(box.tbox(['inspect', '-f', '{{.State.Status}}', 'second']).stdout).toBe('exited\n');
+      const rm = box.tbox(['rm', 'nope', 'second']);
+      expect(rm.code).toBe(1);
+      expect(rm.stdout).toBe('second\n');
+    } finally {
+      box.tbox(['rm', '-f', 'second']);
+    }
+  });
+
+  it("--env-file is tbox's own, not Node's: a missing file is one clear line, a real one reaches the container only", () => {
+    const missing = run(launcher, ['run', '--rm', '--env-file', '/nonexistent.env', 'busybox', 'true'], { env: box.env });
+    expect(missing.code).toBe(125);
+    expect(missing.stderr).toBe('tbox: --env-file /nonexistent.env: no such file\n');
+    const file = path.join(box.root, 'app.env');
+    fs.writeFileSync(file, 'FROM_FILE=yes\nNODE_OPTIONS=--require=/nonexistent\n');
+    const ok = run(launcher, ['run', '--rm', `--env-file=${file}`, 'busybox', 'sh', '-c', 'echo $FROM_FILE'], { env: box.env });
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toBe('yes\n');
   });
 });

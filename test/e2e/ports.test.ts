@@ -46,7 +46,8 @@ const WEB = (ports: number[]) => [
   'busybox',
   'sh',
   '-c',
-  `mkdir -p /www && hostname > /www/index.html && ${ports.map((p) => `httpd -f -v -p ${p} -h /www &`).join(' ')} wait`,
+  // `a && b & c &` would start c at once, before /www exists: each line runs in turn.
+  `mkdir -p /www; hostname > /www/index.html; ${ports.map((p) => `httpd -f -v -p ${p} -h /www &`).join(' ')} wait`,
 ];
 const fetch = (url: string) => httpGet(url);
 /** httpd binds a moment after `run -d` returns: wait until it answers in the container. */

@@ -215,6 +215,12 @@ describe('resolv.conf, as Docker writes it', () => {
     expect(resolvConf(host, true, undefined)).toBe(host);
     expect(resolvConf('nameserver 127.0.0.53\n', false, undefined)).toBe('nameserver 8.8.8.8\nnameserver 8.8.4.4\n');
   });
+  it("on a systemd-resolved host (only 127.0.0.53), takes resolved's own file, as Docker does", () => {
+    const resolved = 'nameserver 10.1.1.1\nsearch lan\n';
+    expect(resolvConf('nameserver 127.0.0.53\noptions edns0\n', false, undefined, resolved)).toBe(resolved);
+    expect(resolvConf('nameserver 127.0.0.53\n', true, undefined, resolved)).toBe('nameserver 127.0.0.53\n');
+    expect(resolvConf(host, false, undefined, resolved)).not.toContain('10.1.1.1');
+  });
   it('--dns, --dns-search and --dns-option each replace the lines of their kind', () => {
     const out = resolvConf(host, false, { servers: ['127.0.0.1', '10.9.9.9'], search: ['a.test'], options: ['ndots:2'] });
     expect(out.split('\n').filter(Boolean).sort()).toEqual([
