@@ -1,4 +1,5 @@
 /** How tbox prints: Docker's tables, durations, sizes and --format. */
+import { render } from './template.js';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -60,20 +61,17 @@ export function printRecords(format: string | undefined, headers: string[], keys
     );
   } else if (format === 'json') {
     for (const r of records) process.stdout.write(JSON.stringify(r) + '\n');
+  } else if (/^table\s/.test(format)) {
+    // `table` directive: a header row (each field's column name) and aligned columns, as Docker prints them.
+    const template = format.replace(/^table\s+/, '');
+    const names = Object.fromEntries(keys.map((k, i) => [k, headers[i]!]));
+    const headerRow = new Proxy(names, { get: (t, k: string) => t[k] ?? k.toUpperCase(), has: () => true });
+    const rows = [render(template, headerRow), ...records.map((r) => render(template, r))].map((l) => l.split('\t'));
+    process.stdout.write(table(rows[0]!, rows.slice(1)));
   } else {
-    for (const r of records) process.stdout.write(renderTemplate(format.replace(/^table\s+/, ''), r) + '\n');
+    for (const r of records) process.stdout.write(render(format, r) + '\n');
   }
 }
 
-/** The Go-template subset Docker users type: {{.Field}}, {{.A.B}}, {{json .A}}. */
-export function renderTemplate(template: string, value: unknown): string {
-  return template
-    .replace(/\\t/g, '\t')
-    .replace(/\\n/g, '\n')
-    .replace(/\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}/g, (_, json: string | undefined, path: string) => {
-      let v: unknown = value;
-      for (const key of path.split('.').filter(Boolean)) v = (v as Record<string, unknown> | undefined)?.[key];
-      if (json) return JSON.stringify(v);
-      return v === undefined || v === null ? '<no value>' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-    });
-}
+/** --format and -f: Go's text/template (see template.ts). */
+export const renderTemplate = render;
