@@ -12,7 +12,7 @@ PACKAGES=(
   libseccomp-dev           # the shim's seccomp filters
 )
 if [ "${1:-}" = "--test" ]; then
-  PACKAGES+=(docker-registry skopeo bsdutils libxml2-utils)   # xmllint: the diagram's SVG parses
+  PACKAGES+=(docker-registry skopeo bsdutils libxml2-utils zsh)   # xmllint: the diagram's SVG parses; zsh -n: completion
 fi
 
 if [ "$(id -u)" -ne 0 ]; then

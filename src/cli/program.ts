@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { TboxError, EXIT_TBOX, asTboxError } from '../errors.js';
 import { isDebug, setDebug } from '../host/command.js';
 import { setExplain } from '../host/explain.js';
+import { renderTemplate } from './format.js';
 import { registerContainerCommands } from './containers.js';
 import { registerImageCommands } from './images.js';
 import { registerNetworkCommands } from './networks.js';
@@ -19,6 +20,32 @@ function causes(err: unknown): string {
   let out = '';
   for (let c = (err as Error)?.cause; c; c = (c as Error).cause) out += `caused by: ${(c as Error).stack ?? String(c)}\n`;
   return out;
+}
+
+/** Docker's grouping of `--help`, with one example per common command. */
+const COMMON: [string, string][] = [
+  ['run', 'tbox run --rm -it busybox sh'],
+  ['exec', 'tbox exec -it web sh'],
+  ['ps', "tbox ps -a --format '{{.Names}}\\t{{.Status}}'"],
+  ['logs', 'tbox logs -f web'],
+  ['pull', 'tbox pull alpine'],
+  ['images', 'tbox images'],
+];
+const MANAGEMENT = ['image', 'network', 'system', 'volume'];
+const SEEING = ['doctor', 'trace'];
+
+function groupCommands(program: Command): void {
+  for (const c of program.commands) {
+    const name = c.name();
+    if (COMMON.some(([n]) => n === name)) c.helpGroup('Common Commands:');
+    else if (MANAGEMENT.includes(name)) c.helpGroup('Management Commands:');
+    else if (SEEING.includes(name)) c.helpGroup('Seeing the Network:');
+    else c.helpGroup('Commands:');
+  }
+  program.addHelpText(
+    'after',
+    `\nExamples:\n${COMMON.map(([, e]) => `  ${e}`).join('\n')}\n  tbox --explain run -d -p 8080:80 busybox httpd -f -p 80\n  tbox trace web db\n`,
+  );
 }
 
 function requireRoot(): void {
@@ -37,14 +64,24 @@ export async function main(argv: string[]): Promise<number> {
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(`tbox: ${s.replace(/^error: /, '')}`) })
-    .hook('preAction', (cmd) => {
+    .hook('preAction', (cmd, action) => {
       if (cmd.opts().debug) setDebug(true);
       if (cmd.opts().explain) setExplain(true);
-      requireRoot();
+      // printing a script or a version needs no root
+      if (!['completion', 'version'].includes(action.name())) requireRoot();
     });
   const setExit = (code: number) => {
     exitCode = code;
   };
+  // Before any command is added, so each inherits it: no "(default: false)" after a flag.
+  program.configureHelp({
+    optionDescription: (option) =>
+      option.defaultValue === undefined ||
+      option.defaultValue === false ||
+      (Array.isArray(option.defaultValue) && option.defaultValue.length === 0)
+        ? option.description
+        : `${option.description} (default: ${JSON.stringify(option.defaultValue)})`,
+  });
   registerContainerCommands(program, setExit);
   registerImageCommands(program, setExit);
   registerNetworkCommands(program, setExit);
@@ -52,6 +89,24 @@ export async function main(argv: string[]): Promise<number> {
   registerStatsCommands(program);
   registerVolumeCommands(program, setExit);
   registerDiagnoseCommands(program, setExit);
+  program
+    .command('completion')
+    .description('Print a shell completion script: eval "$(tbox completion bash)"')
+    .argument('<shell>', 'bash, zsh or fish')
+    .action(async (shell: string) => {
+      const { completionScript } = await import('./completion.js');
+      process.stdout.write(completionScript(shell, program));
+    });
+  program
+    .command('version')
+    .description('Show the tbox version and what it runs on')
+    .option('-f, --format <template>', 'a template like {{.Client.Version}}')
+    .action(async (o) => {
+      const { versionInfo, versionText } = await import('./version.js');
+      const info = versionInfo();
+      process.stdout.write(o.format ? `${renderTemplate(o.format, info)}\n` : versionText(info));
+    });
+  groupCommands(program);
   const overrideAll = (cmd: Command) => cmd.commands.forEach((c) => overrideAll(c.exitOverride()));
   overrideAll(program);
   try {

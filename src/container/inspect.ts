@@ -24,7 +24,10 @@ function networkSettings(c: ContainerRecord) {
     IPPrefixLen: endpoint?.IPPrefixLen ?? 0,
     Gateway: endpoint?.Gateway ?? '',
     MacAddress: endpoint?.MacAddress ?? '',
-    Networks: { [c.spec.network]: endpoint ?? {} },
+    // A stopped container keeps its network entry, with empty values, as in Docker: templates over it still work.
+    Networks: {
+      [c.spec.network]: endpoint ?? { NetworkID: '', IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', HostVeth: '', Bridge: '' },
+    },
     Ports: portsSettings(c),
   };
 }

@@ -109,9 +109,10 @@ describe('bad input: one clear line, exit 125, nothing left behind', () => {
   });
 });
 
-describe('a CLI that behaves in a pipe and with many names', () => {
-  const launcher = path.join(path.dirname(cliPath), '..', 'scripts', 'tbox');
+/** The `tbox` command as installed: the launcher in front of dist/cli.js. */
+const launcher = path.join(path.dirname(cliPath), '..', 'scripts', 'tbox');
 
+describe('a CLI that behaves in a pipe and with many names', () => {
   it('ends quietly when the reader of its output goes away (tbox logs | head -1)', () => {
     expect(box.tbox(['run', '--name', 'chatty', 'busybox', 'seq', '1', '100000']).code).toBe(0);
     try {
@@ -150,5 +151,61 @@ describe('a CLI that behaves in a pipe and with many names', () => {
     const ok = run(launcher, ['run', '--rm', `--env-file=${file}`, 'busybox', 'sh', '-c', 'echo $FROM_FILE'], { env: box.env });
     expect(ok.stderr).toBe('');
     expect(ok.stdout).toBe('yes\n');
+  });
+});
+
+describe('help, version, completion and templates, as a Docker user expects', () => {
+  it('groups --help as Docker does, with examples, and no "(default: false)"', () => {
+    const help = box.tbox(['--help']).stdout;
+    expect(help).toContain('Common Commands:\n  run ');
+    expect(help).toContain('Management Commands:');
+    expect(help).toContain('Examples:\n  tbox run --rm -it busybox sh');
+    expect(box.tbox(['run', '--help']).stdout).not.toContain('(default: false)');
+  });
+
+  it('version names the kernel and the cgroup version; -f takes a template', () => {
+    expect(box.tbox(['version']).stdout).toMatch(/Kernel Version: \S+\n Cgroup Version: [12]\n/);
+    expect(box.tbox(['version', '-f', '{{.Client.Version}}']).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+
+  it('completion scripts parse in bash and zsh, and complete commands, subcommands and flags', () => {
+    const bash = box.tbox(['completion', 'bash']).stdout;
+    const file = path.join(box.root, 'tbox.bash');
+    fs.writeFileSync(file, bash);
+    expect(run('bash', ['-n', file]).code).toBe(0);
+    fs.writeFileSync(path.join(box.root, 'tbox.zsh'), box.tbox(['completion', 'zsh']).stdout);
+    expect(run('zsh', ['-n', path.join(box.root, 'tbox.zsh')]).code).toBe(0);
+    // In the sandbox's env, with this checkout's tbox first on PATH: completing names runs tbox, which must not touch the default root.
+    const env = { ...box.env, PATH: `${path.dirname(launcher)}:${process.env.PATH}` };
+    const complete = (words: string[]) =>
+      run(
+        'bash',
+        ['-c', `source ${file}; COMP_WORDS=(${words.join(' ')}); COMP_CWORD=${words.length - 1}; _tbox; echo "\${COMPREPLY[@]}"`],
+        {
+          env,
+        },
+      ).stdout.trim();
+    expect(complete(['tbox', 'netw'])).toBe('network');
+    expect(complete(['tbox', 'network', 'diag'])).toBe('diagram');
+    expect(complete(['tbox', 'run', '--publish-a'])).toBe('--publish-all');
+    expect(box.tbox(['completion', 'tcsh']).code).toBe(125);
+  });
+
+  it('a template with an unknown field or function is one line and exit 1, never printed back', () => {
+    expect(box.tbox(['run', '--name', 'tpl', 'busybox', 'true']).code).toBe(0);
+    try {
+      const field = box.tbox(['inspect', '-f', '{{.Nope}}', 'tpl']);
+      expect(field.code).toBe(1);
+      expect(field.stderr).toBe("tbox: template: .Nope: can't evaluate field Nope\n");
+      expect(field.stdout).toBe('');
+      expect(box.tbox(['ps', '-a', '--format', '{{nosuch .Names}}']).code).toBe(1);
+      const ips = box.tbox(['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', 'tpl']);
+      expect(ips.code).toBe(0);
+      const table = box.tbox(['ps', '-a', '--format', 'table {{.Names}}\\t{{.Status}}']).stdout.split('\n');
+      expect(table[0]).toMatch(/^NAMES\s+STATUS$/);
+      expect(table[1]).toMatch(/^tpl\s+Exited \(0\)/);
+    } finally {
+      box.tbox(['rm', 'tpl']);
+    }
   });
 });
