@@ -48,4 +48,8 @@ show $TBOX exec app4 ip neigh
 
 step "The host reaches a container through the bridge"
 show ping -c 2 "$ip3"
+
+step "The whole picture, read from the kernel, and the path app3 -> app4 step by step"
+show $TBOX network diagram bridge
+show $TBOX trace app3 app4
 step "Done; removing app3 and app4"
