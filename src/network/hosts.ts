@@ -68,6 +68,8 @@ const peerEntry = (c: ContainerRecord, ip: string): HostsEntry => ({ ip, names: 
  * written from the older view.
  */
 export function refreshNetworkHosts(networkId: string): void {
+  // The default network keeps no names: no write lock on the path of every bridge run.
+  if (networkById(networkId)?.isDefault !== false) return;
   write((db) => {
     const net = networkById(networkId, db);
     if (!net || net.isDefault) return;
