@@ -101,7 +101,8 @@ describe('detached containers', () => {
     box.tbox(['run', '-d', '--name', 'race', 'busybox', 'sleep', '600']);
     const [stop, rm] = await Promise.all([spawnTbox(['stop', '-t', '1', 'race']), spawnTbox(['rm', '-f', 'race'])]);
     expect({ code: rm.code, stderr: rm.stderr }).toEqual({ code: 0, stderr: '' });
-    expect([0, 125]).toContain(stop.code);
+    // rm may win: stop then fails on the name, with Docker's exit 1
+    expect([0, 1]).toContain(stop.code);
     expect(box.tbox(['ps', '-a', '--format', '{{.Names}}']).stdout).not.toContain('race');
 
     box.tbox(['run', '-d', '--name', 'twice', 'busybox', 'sleep', '600']);
