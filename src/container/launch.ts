@@ -163,11 +163,11 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
   if (isExplaining()) {
     createInterface({ input: (child.stdio as unknown as Readable[])[5]! }).on('line', (line) => {
       const [command = '', why = ''] = line.split('\t');
-      // The shim knows capabilities as masks; the reader, by name.
-      explainShimStep(
-        command.replace(/=([0-9a-f]{1,16})\b/g, (_, hex: string) => `=${capsOfMask(hex).join(',') || 'none'}`),
-        why,
-      );
+      // The shim knows capabilities as masks; the reader, by name (only on that line: mount options have '=' too).
+      const named = command.startsWith('capabilities ')
+        ? command.replace(/=([0-9a-f]{1,16})\b/g, (_, hex: string) => `=${capsOfMask(hex).join(',') || 'none'}`)
+        : command;
+      explainShimStep(named, why);
     });
   }
 

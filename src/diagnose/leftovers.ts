@@ -7,14 +7,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { run, removeKernelDir } from '../host/command.js';
+import { ipJson, run, removeKernelDir } from '../host/command.js';
 import { containerDir, stateDir } from '../paths.js';
 import { listContainers } from '../state/containers.js';
 import { listNetworks, leaseOf } from '../state/networks.js';
 import { allBindings } from '../state/ports.js';
 import { deleteBridge, ownedBridges } from '../network/bridge.js';
 import { chainPrefix, firewall } from '../network/firewall/firewall.js';
-import { cgroupParent, detectMode } from '../container/cgroups/cgroup.js';
+import { cgroupParentDirs } from '../container/cgroups/cgroup.js';
 
 export interface Leftover {
   kind: 'veth' | 'bridge' | 'chain' | 'rule' | 'mount' | 'cgroup' | 'state dir';
@@ -24,14 +24,12 @@ export interface Leftover {
 }
 
 function linksWithMaster(): { ifname: string; master?: string }[] {
-  return JSON.parse(run('ip', ['-j', 'link', 'show', 'type', 'veth']).stdout || '[]') as { ifname: string; master?: string }[];
+  return ipJson<{ ifname: string; master?: string }>(['link', 'show', 'type', 'veth']);
 }
 
 /** Container ids with a cgroup directory under tbox's parent, in every hierarchy. */
-function cgroupDirs(root = '/sys/fs/cgroup'): string[] {
-  const parents =
-    detectMode(root) === 'v2' ? [path.join(root, cgroupParent())] : fs.readdirSync(root).map((c) => path.join(root, c, cgroupParent()));
-  return parents.flatMap((p) => {
+function cgroupDirs(): string[] {
+  return cgroupParentDirs().flatMap((p) => {
     try {
       return fs
         .readdirSync(p, { withFileTypes: true })

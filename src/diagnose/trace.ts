@@ -5,7 +5,7 @@
  * only when DEST is a local container or the host; never outside.
  */
 import fs from 'node:fs';
-import { run } from '../host/command.js';
+import { ipJson, run } from '../host/command.js';
 import { NotFoundError, InvalidArgumentError, TboxError } from '../errors.js';
 import { findContainer, listContainers, type ContainerRecord } from '../state/containers.js';
 import { leaseOf, networkById, type LeaseRecord, type NetworkRecord } from '../state/networks.js';
@@ -32,13 +32,6 @@ type Dest =
 class Broken extends Error {}
 
 const inNetns = (pid: number, args: string[]) => run('nsenter', [`--net=/proc/${pid}/ns/net`, ...args], { allowFailure: true });
-const json = <T>(text: string, fallback: T): T => {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return fallback;
-  }
-};
 const read = (file: string) => {
   try {
     return fs.readFileSync(file, 'utf8').trim();
@@ -63,7 +56,7 @@ function resolveDest(text: string, src: NetworkRecord): Dest {
       const lease = leaseOf(c.id);
       if (lease && formatIp(lease.address) === text) return { kind: 'container', ip: text, c, lease, net: networkById(lease.networkId)! };
     }
-    const local = json<{ addr_info?: { local: string }[] }[]>(run('ip', ['-j', '-4', 'addr', 'show']).stdout, []);
+    const local = ipJson<{ addr_info?: { local: string }[] }>(['-4', 'addr', 'show']);
     if (local.some((l) => l.addr_info?.some((a) => a.local === text))) return { kind: 'host', ip: text };
     return { kind: 'outside', ip: text };
   }
@@ -79,7 +72,7 @@ function resolveDest(text: string, src: NetworkRecord): Dest {
 
 /** eth0 inside a container: present and up, or the broken link with its fix. */
 function checkEth0(name: string, pid: number, steps: TraceStep[]): void {
-  const links = json<{ flags?: string[]; operstate?: string }[]>(inNetns(pid, ['ip', '-j', 'link', 'show', 'eth0']).stdout, []);
+  const links = ipJson<{ flags?: string[]; operstate?: string }>(['link', 'show', 'eth0'], { netnsOf: pid });
   const up = links[0]?.flags?.includes('UP');
   steps.push({ what: `eth0 in ${name}`, detail: links.length ? `${up ? 'UP' : 'DOWN'} (${links[0]?.operstate})` : 'missing' });
   if (!up) throw new Broken(`eth0 in ${name} is DOWN: nsenter --net=/proc/${pid}/ns/net ip link set eth0 up`);
@@ -142,10 +135,7 @@ export function trace(srcRef: string, destText: string): TraceResult {
   ];
   try {
     checkEth0(src.name, pid, steps);
-    const route = json<{ gateway?: string; dev?: string; prefsrc?: string }[]>(
-      inNetns(pid, ['ip', '-j', 'route', 'get', dest.ip]).stdout,
-      [],
-    );
+    const route = ipJson<{ gateway?: string; dev?: string }>(['route', 'get', dest.ip], { netnsOf: pid });
     if (!route[0]) {
       steps.push({ what: `route in ${src.name}`, detail: `none to ${dest.ip}` });
       throw new Broken(`${src.name} has no default route: nsenter --net=/proc/${pid}/ns/net ip route add default via ${net.gateway}`);
@@ -155,7 +145,7 @@ export function trace(srcRef: string, destText: string): TraceResult {
       what: `route in ${src.name}`,
       detail: `ip route get ${dest.ip}: ${route[0].gateway ? `via ${route[0].gateway} (the default gateway) ` : 'on the subnet, '}dev ${route[0].dev}`,
     });
-    const neigh = json<{ lladdr?: string; state?: string[] }[]>(inNetns(pid, ['ip', '-j', 'neigh', 'show', nextHop]).stdout, []);
+    const neigh = ipJson<{ lladdr?: string; state?: string[] }>(['neigh', 'show', nextHop], { netnsOf: pid });
     steps.push({
       what: 'ARP',
       detail: neigh[0]?.lladdr
@@ -181,8 +171,8 @@ export function trace(srcRef: string, destText: string): TraceResult {
           `${src.name} and ${dest.c.name} are on isolated networks (${chainPrefix()}-ISOLATION-1 drops ${net.bridge} -> ${dest.net.bridge})`,
         );
       }
-      const fdb = run('bridge', ['-j', 'fdb', 'show', 'br', net.bridge], { allowFailure: true }).stdout;
-      const entry = json<{ mac: string; ifname?: string }[]>(fdb, []).find((e) => e.mac === dest.lease.mac);
+      const fdb = run('bridge', ['-j', 'fdb', 'show', 'br', net.bridge], { allowFailure: true }).stdout || '[]';
+      const entry = (JSON.parse(fdb) as { mac: string; ifname?: string }[]).find((e) => e.mac === dest.lease.mac);
       steps.push({
         what: 'bridge forwarding',
         detail: entry

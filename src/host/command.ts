@@ -46,8 +46,7 @@ export const isDebug = () => debug;
 function trace(cmd: string, args: readonly string[], input?: string): void {
   explainCommand(cmd, args, input);
   if (!debug) return;
-  const quoted = args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`));
-  process.stderr.write(`+ ${[cmd, ...quoted].join(' ')}\n`);
+  process.stderr.write(`+ ${shellLine(cmd, args)}\n`);
   if (input) process.stderr.write(input.replace(/^/gm, '  | ') + (input.endsWith('\n') ? '' : '\n'));
 }
 
@@ -89,6 +88,23 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     throw new TboxError(`${cmd} ${args.slice(0, 3).join(' ')} failed: ${detail}`);
   }
   return result;
+}
+
+/**
+ * `ip -j ...` read as JSON: a list of links, addresses, routes or neighbours;
+ * with `netnsOf`, inside that process's network namespace. A failed command
+ * (no such device, no route) reads as an empty list.
+ */
+export function ipJson<T>(args: readonly string[], opts: { netnsOf?: number } = {}): T[] {
+  const r =
+    opts.netnsOf === undefined
+      ? run('ip', ['-j', ...args], { allowFailure: true })
+      : run('nsenter', [`--net=/proc/${opts.netnsOf}/ns/net`, 'ip', '-j', ...args], { allowFailure: true });
+  try {
+    return r.code === 0 ? (JSON.parse(r.stdout || '[]') as T[]) : [];
+  } catch {
+    return [];
+  }
 }
 
 /**

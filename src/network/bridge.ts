@@ -7,7 +7,7 @@
  * tbox never made, which it never touches.
  */
 import fs from 'node:fs';
-import { ipBatch, run, writeKernelFile } from '../host/command.js';
+import { ipBatch, ipJson, run, writeKernelFile } from '../host/command.js';
 import { cidrOf, formatCidr, parseIp } from './ipv4.js';
 import { dataRoot, dataRootTag } from '../paths.js';
 
@@ -54,9 +54,7 @@ export function markBridge(name: string): void {
 
 /** The gateway address and subnet a bridge really has, to adopt it as it is. */
 export function bridgeAddress(name: string): { gateway: string; subnet: string } | undefined {
-  const links = JSON.parse(run('ip', ['-j', '-4', 'addr', 'show', 'dev', name]).stdout || '[]') as {
-    addr_info?: { local: string; prefixlen: number }[];
-  }[];
+  const links = ipJson<{ addr_info?: { local: string; prefixlen: number }[] }>(['-4', 'addr', 'show', 'dev', name]);
   const addr = links[0]?.addr_info?.[0];
   return addr && { gateway: addr.local, subnet: formatCidr(cidrOf(parseIp(addr.local), addr.prefixlen)) };
 }
@@ -84,6 +82,6 @@ export function allowLocalnetRouting(name: string): void {
 
 /** Bridges this data root made, found by their alias: what `system reset` removes when the database cannot say. */
 export function ownedBridges(): string[] {
-  const links = JSON.parse(run('ip', ['-j', 'link', 'show', 'type', 'bridge']).stdout || '[]') as { ifname: string }[];
+  const links = ipJson<{ ifname: string }>(['link', 'show', 'type', 'bridge']);
   return links.map((l) => l.ifname).filter((name) => bridgeOwner(name).kind === 'this root');
 }

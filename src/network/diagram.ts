@@ -5,7 +5,7 @@
  * in the style of the article's figures.
  */
 import fs from 'node:fs';
-import { run } from '../host/command.js';
+import { ipJson, run } from '../host/command.js';
 import { getContainer } from '../state/containers.js';
 import { leasesOf, listNetworks, type NetworkRecord } from '../state/networks.js';
 import { bindingsOf } from '../state/ports.js';
@@ -49,10 +49,10 @@ const linkState = (name: string) => {
 
 /** The host's way out: the default route's device and its address. */
 function uplink(): { dev: string; address: string } {
-  const routes = JSON.parse(run('ip', ['-j', '-4', 'route', 'show', 'default']).stdout || '[]') as { dev?: string }[];
+  const routes = ipJson<{ dev?: string }>(['-4', 'route', 'show', 'default']);
   const dev = routes[0]?.dev ?? '';
   if (!dev) return { dev: '(no default route)', address: '' };
-  const links = JSON.parse(run('ip', ['-j', '-4', 'addr', 'show', 'dev', dev]).stdout || '[]') as { addr_info?: { local: string }[] }[];
+  const links = ipJson<{ addr_info?: { local: string }[] }>(['-4', 'addr', 'show', 'dev', dev]);
   return { dev, address: links[0]?.addr_info?.[0]?.local ?? '' };
 }
 

@@ -1,4 +1,4 @@
-import { run } from '../host/command.js';
+import { ipJson } from '../host/command.js';
 import { cidrOf, formatCidr, overlaps, parseIp, type Cidr } from './ipv4.js';
 
 interface Route {
@@ -8,7 +8,7 @@ interface Route {
 
 /** The host's IPv4 routes (but the default route), with their device. */
 function hostRoutes(): { cidr: Cidr; dev: string }[] {
-  const routes = JSON.parse(run('ip', ['-j', '-4', 'route', 'show', 'table', 'main']).stdout || '[]') as Route[];
+  const routes = ipJson<Route>(['-4', 'route', 'show', 'table', 'main']);
   return routes
     .filter((r) => r.dst !== 'default')
     .map((r) => {

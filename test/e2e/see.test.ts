@@ -61,6 +61,8 @@ describe('--explain', () => {
     expect(text).toContain('$ sysctl -w net.ipv4.ip_forward=1');
     expect(text).toMatch(/\[tbox-shim\] cd .* && pivot_root \. \. && umount -l \./);
     expect(text).toMatch(/\[tbox-shim\] capabilities bounding=CAP_CHOWN,/);
+    // only the capabilities line has its masks turned into names
+    expect(text).toContain('[tbox-shim] mount -t tmpfs -o mode=755,size=65536k');
     // --explain changes nothing: the pair works as usual
     const ip2 = inspect(box, 'r2').NetworkSettings.IPAddress;
     expect(box.tbox(['exec', 'r1', 'ping', '-c', '1', '-W', '2', ip2]).code).toBe(0);

@@ -53,11 +53,16 @@ export function cgroupOf(containerId: string, root = '/sys/fs/cgroup', mode = de
   return mode === 'v2' ? new CgroupV2(root, cgroupParent(), containerId) : new CgroupV1(root, cgroupParent(), containerId);
 }
 
+/** tbox's parent cgroup in each hierarchy (one on v2, one per controller on v1); containers' cgroups are below. */
+export function cgroupParentDirs(root = '/sys/fs/cgroup'): string[] {
+  return detectMode(root) === 'v2'
+    ? [path.join(root, cgroupParent())]
+    : fs.readdirSync(root).map((c) => path.join(root, c, cgroupParent()));
+}
+
 /** The parent cgroup in every hierarchy, if no container of anyone's is left in it (for system reset). */
 export function removeCgroupParent(root = '/sys/fs/cgroup'): void {
-  const dirs =
-    detectMode(root) === 'v2' ? [path.join(root, cgroupParent())] : fs.readdirSync(root).map((c) => path.join(root, c, cgroupParent()));
-  for (const dir of dirs) {
+  for (const dir of cgroupParentDirs(root)) {
     if (!fs.existsSync(dir)) continue;
     // another data root's containers live there (EBUSY, ENOTEMPTY): theirs to remove
     try {
