@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import { ago, printRecords, renderTemplate, truncate } from './format.js';
-import { addResourceOptions, resourceFlags } from './resource-flags.js';
+import { addRunOptions, runOptions } from './run-flags.js';
 import { forEachName } from './each.js';
 import type { ContainerRecord } from '../state/containers.js';
 import type { PortBinding } from '../state/ports.js';
 import { formatPortsColumn } from '../network/ports.js';
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+import { collect } from './run-flags.js';
 
 function statusText(c: ContainerRecord): string {
-  if (c.state === 'running') return `Up ${ago(c.startedAt!).replace(/ ago$/, '')}`;
+  if (c.state === 'running') return `Up ${ago(c.startedAt!).replace(/ ago$/, '')}${c.paused ? ' (Paused)' : ''}`;
   if (c.state === 'exited') return `Exited (${c.exitCode}) ${ago(c.finishedAt!)}`;
   return 'Created';
 }
@@ -30,108 +30,51 @@ function psRecord(c: ContainerRecord, bindings: PortBinding[]) {
 }
 
 export function registerContainerCommands(program: Command, setExit: (code: number) => void): void {
-  const run = program
-    .command('run')
-    .description('Create and run a new container from an image')
-    .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
-    .argument('<image>')
-    .argument('[command...]')
-    .passThroughOptions()
-    .option('--name <name>', 'assign a name to the container')
+  addRunOptions(
+    program
+      .command('run')
+      .description('Create and run a new container from an image')
+      .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
+      .argument('<image>')
+      .argument('[command...]')
+      .passThroughOptions(),
+  )
     .option('--rm', 'remove the container when it exits', false)
     .option('-d, --detach', 'run in the background and print the container id', false)
-    .option('-e, --env <KEY=VAL>', 'set an environment variable (repeatable)', collect, [])
-    .option('--env-file <file>', 'read environment variables from a file (repeatable)', collect, [])
-    .option('-w, --workdir <dir>', 'working directory inside the container')
-    .option('--entrypoint <cmd>', "override the image's entrypoint")
-    .option('-h, --hostname <name>', 'container host name')
-    .option('-u, --user <user>', 'name|uid[:group|gid] to run as')
-    .option('--network <network>', 'bridge (default), host, none, or a network from tbox network create', 'bridge')
-    .option('--ip <address>', 'IPv4 address on a bridge network')
-    .option(
-      '-p, --publish <[ip:][hostPort:]containerPort[/proto]>',
-      "publish a container's port to the host (repeatable; ranges too)",
-      collect,
-      [],
-    )
-    .option('-P, --publish-all', 'publish every exposed port to a free host port', false)
-    .option('--expose <port[/proto]>', 'expose a port or a range (repeatable)', collect, [])
-    .option('--network-alias <name>', 'another name peers on a user network reach this container by (repeatable)', collect, [])
-    .option('--add-host <host:ip>', 'add a line to /etc/hosts (repeatable; ip may be host-gateway)', collect, [])
-    .option('--dns <ip>', 'a DNS server for /etc/resolv.conf (repeatable)', collect, [])
-    .option('--dns-search <domain>', 'a DNS search domain (repeatable)', collect, [])
-    .option('--dns-option <option>', 'a resolv.conf option (repeatable)', collect, [])
-    .option(
-      '-v, --volume <[source:]target[:opts]>',
-      'a volume (NAME:/path), a host path (/host:/path), or an anonymous volume (/path)',
-      collect,
-      [],
-    )
-    .option('--mount <spec>', 'type=bind|volume|tmpfs,source=...,target=...[,readonly] (repeatable)', collect, [])
-    .option('--tmpfs <path[:options]>', 'a tmpfs at path, e.g. /run:size=64m,mode=1777 (repeatable)', collect, [])
-    .option('--volumes-from <container[:ro|rw]>', "another container's volumes and binds (repeatable)", collect, [])
-    .option('--read-only', "mount the container's root read-only", false)
-    .option('--pull <policy>', 'pull the image: missing, always, never', 'missing')
-    .option('--restart <policy>', 'no, always, unless-stopped, on-failure[:max-retries]', 'no')
-    .option('-i, --interactive', 'keep stdin open', false)
-    .option('-t, --tty', 'give the container the terminal', false)
-    .option('--cap-add <cap>', 'add a Linux capability (repeatable; ALL for every one)', collect, [])
-    .option('--cap-drop <cap>', 'drop a Linux capability (repeatable; ALL for every one)', collect, [])
-    .option('--privileged', "the host's capabilities and devices, no seccomp, no masked or read-only paths", false)
-    .option('--security-opt <opt>', 'no-new-privileges, seccomp=unconfined or seccomp=PROFILE.json (repeatable)', collect, [])
-    .option('--device <dev>', 'add a host device: HOST[:CONTAINER][:rwm] (repeatable)', collect, [])
     .action(async (image: string, cmd: string[], o) => {
       const { runContainer } = await import('../container/run.js');
-      const { parsePullPolicy } = await import('../image/resolve.js');
-      const result = await runContainer({
-        image,
-        cmd,
-        name: o.name,
-        autoRemove: o.rm,
-        detach: o.detach,
-        env: o.env,
-        envFiles: o.envFile,
-        workdir: o.workdir,
-        entrypoint: o.entrypoint,
-        hostname: o.hostname,
-        network: o.network,
-        ip: o.ip,
-        pull: parsePullPolicy(o.pull),
-        restart: o.restart,
-        interactive: o.interactive,
-        tty: o.tty,
-        user: o.user,
-        capAdd: o.capAdd,
-        capDrop: o.capDrop,
-        privileged: o.privileged,
-        securityOpt: o.securityOpt,
-        devices: o.device,
-        resources: resourceFlags(o),
-        publish: o.publish,
-        publishAll: o.publishAll,
-        expose: o.expose,
-        networkAlias: o.networkAlias,
-        addHost: o.addHost,
-        dns: o.dns,
-        dnsSearch: o.dnsSearch,
-        dnsOption: o.dnsOption,
-        volume: o.volume,
-        mount: o.mount,
-        tmpfs: o.tmpfs,
-        volumesFrom: o.volumesFrom,
-        readOnly: o.readOnly,
-      });
+      const result = await runContainer(await runOptions(image, cmd, o));
       if (o.detach) process.stdout.write(`${result.id}\n`);
       setExit(result.exitCode);
     });
-  addResourceOptions(run);
+
+  addRunOptions(
+    program
+      .command('create')
+      .description('Create a new container without starting it')
+      .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
+      .argument('<image>')
+      .argument('[command...]')
+      .passThroughOptions(),
+  ).action(async (image: string, cmd: string[], o) => {
+    const { createNew } = await import('../container/run.js');
+    process.stdout.write(`${await createNew(await runOptions(image, cmd, { ...o, rm: false, detach: true }))}\n`);
+  });
 
   program
     .command('start')
     .description('Start one or more stopped containers')
     .argument('<container...>')
-    .action(async (refs: string[]) => {
-      const { startExisting } = await import('../container/run.js');
+    .option('-a, --attach', "attach this terminal to the container's output, and end with its exit code", false)
+    .option('-i, --interactive', "attach this terminal's input too (a container made with -i)", false)
+    .action(async (refs: string[], o) => {
+      const { startExisting, startAttached } = await import('../container/run.js');
+      if (o.attach || o.interactive) {
+        const { InvalidArgumentError } = await import('../errors.js');
+        if (refs.length > 1) throw new InvalidArgumentError('you cannot start and attach multiple containers at once');
+        setExit(await startAttached(refs[0]!));
+        return;
+      }
       await forEachName(refs, setExit, async (ref) => {
         await startExisting(ref);
         return ref;
@@ -142,11 +85,11 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .command('stop')
     .description('Stop one or more running containers: SIGTERM, then SIGKILL after a grace period')
     .argument('<container...>')
-    .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
+    .option('-t, --time <seconds>', "seconds to wait before killing (default: the container's --stop-timeout, else 10)")
     .action(async (refs: string[], o) => {
       const { stopContainer } = await import('../container/stop.js');
       await forEachName(refs, setExit, async (ref) => {
-        await stopContainer(ref, Number(o.time));
+        await stopContainer(ref, o.time === undefined ? undefined : Number(o.time));
         return ref;
       });
     });
@@ -155,12 +98,12 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .command('restart')
     .description('Restart one or more containers')
     .argument('<container...>')
-    .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
+    .option('-t, --time <seconds>', "seconds to wait before killing (default: the container's --stop-timeout, else 10)")
     .action(async (refs: string[], o) => {
       const { stopContainer } = await import('../container/stop.js');
       const { startExisting } = await import('../container/run.js');
       await forEachName(refs, setExit, async (ref) => {
-        await stopContainer(ref, Number(o.time));
+        await stopContainer(ref, o.time === undefined ? undefined : Number(o.time));
         await startExisting(ref);
         return ref;
       });
@@ -195,7 +138,10 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .option('-f, --follow', 'follow until the container exits', false)
     .option('-n, --tail <lines>', 'only the last N lines')
     .option('-t, --timestamps', 'show timestamps', false)
+    .option('--since <time>', 'only entries since a date, a Unix time, or a duration ago (10m)')
+    .option('--until <time>', 'only entries before a date, a Unix time, or a duration ago (10m)')
     .action(async (ref: string, o) => {
+      const { parseTimeArg } = await import('./times.js');
       const { readLogs } = await import('../container/logs.js');
       const tail = o.tail === undefined || o.tail === 'all' ? undefined : Number(o.tail);
       if (tail !== undefined && !(tail >= 0)) {
@@ -206,9 +152,58 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
         follow: o.follow,
         tail,
         timestamps: o.timestamps,
+        since: o.since === undefined ? undefined : parseTimeArg(o.since, '--since'),
+        until: o.until === undefined ? undefined : parseTimeArg(o.until, '--until'),
         write: (e) => (e.stream === 'stderr' ? process.stderr : process.stdout).write(e.text),
       });
     });
+
+  program
+    .command('attach')
+    .description("Attach this terminal to a running container's output until it exits, and end with its exit code")
+    .argument('<container>')
+    .action(async (ref: string) => {
+      const { readLogs } = await import('../container/logs.js');
+      const { waitContainer } = await import('../container/stop.js');
+      const { findContainer } = await import('../state/containers.js');
+      const { isRunning } = await import('../container/reconcile.js');
+      const { ConflictError } = await import('../errors.js');
+      if (!isRunning(findContainer(ref))) throw new ConflictError('You cannot attach to a stopped container, start it first');
+      await readLogs(ref, {
+        follow: true,
+        tail: 0,
+        timestamps: false,
+        write: (e) => (e.stream === 'stderr' ? process.stderr : process.stdout).write(e.text),
+      });
+      setExit(await waitContainer(ref));
+    });
+
+  program
+    .command('rename')
+    .description('Rename a container')
+    .argument('<container>')
+    .argument('<new-name>')
+    .action(async (ref: string, name: string) => {
+      const { renameExisting } = await import('../container/rename.js');
+      renameExisting(ref, name);
+    });
+
+  for (const [verb, description] of [
+    ['pause', 'Pause all processes in one or more containers (the freezer cgroup)'],
+    ['unpause', 'Unpause all processes in one or more containers'],
+  ] as const) {
+    program
+      .command(verb)
+      .description(description)
+      .argument('<container...>')
+      .action(async (refs: string[]) => {
+        const { pauseContainer, unpauseContainer } = await import('../container/pause.js');
+        await forEachName(refs, setExit, async (ref) => {
+          (verb === 'pause' ? pauseContainer : unpauseContainer)(ref);
+          return ref;
+        });
+      });
+  }
 
   program
     .command('exec')

@@ -3,6 +3,7 @@ import { confirm } from './confirm.js';
 import { forEachName } from './each.js';
 import { ago, humanSize, printRecords } from './format.js';
 
+/** The image commands that have a short form (images, pull, rmi, ...): registered on the program and on `image`. */
 export function registerImageCommands(program: Command, setExit: (code: number) => void): void {
   program
     .command('images')
@@ -89,7 +90,19 @@ export function registerImageCommands(program: Command, setExit: (code: number) 
       tagImage(source, target);
     });
 
-  const image = program.command('image').description('Manage images');
+  program
+    .command('rmi')
+    .description('Remove one or more images')
+    .argument('<image...>')
+    .option('-f, --force', 'remove even if containers use it', false)
+    .action(async (refs: string[], o) => {
+      const { removeImage } = await import('../image/store.js');
+      await forEachName(refs, setExit, async (ref) => removeImage(ref, o.force).join('\n'));
+    });
+}
+
+/** What only `tbox image ...` has: prune, inspect. */
+export function registerImageGroupCommands(image: Command): void {
   image
     .command('prune')
     .description('Remove images no container uses: untagged ones, or all with -a')
@@ -106,13 +119,4 @@ export function registerImageCommands(program: Command, setExit: (code: number) 
       process.stdout.write(`Total reclaimed: ${removed.filter((r) => r.startsWith('deleted')).length} image(s)\n`);
     });
 
-  program
-    .command('rmi')
-    .description('Remove one or more images')
-    .argument('<image...>')
-    .option('-f, --force', 'remove even if containers use it', false)
-    .action(async (refs: string[], o) => {
-      const { removeImage } = await import('../image/store.js');
-      await forEachName(refs, setExit, async (ref) => removeImage(ref, o.force).join('\n'));
-    });
 }

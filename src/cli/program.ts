@@ -8,7 +8,7 @@ import { isDebug, setDebug } from '../host/command.js';
 import { setExplain } from '../host/explain.js';
 import { renderTemplate } from './format.js';
 import { registerContainerCommands } from './containers.js';
-import { registerImageCommands } from './images.js';
+import { registerImageCommands, registerImageGroupCommands } from './images.js';
 import { registerNetworkCommands } from './networks.js';
 import { registerSystemCommands } from './system.js';
 import { registerStatsCommands } from './stats.js';
@@ -31,7 +31,25 @@ const COMMON: [string, string][] = [
   ['pull', 'tbox pull alpine'],
   ['images', 'tbox images'],
 ];
-const MANAGEMENT = ['image', 'network', 'system', 'volume'];
+const MANAGEMENT = ['container', 'image', 'network', 'system', 'volume'];
+
+/** A short form's name inside its management group: `container ls` is `ps`, `image rm` is `rmi`. */
+const GROUP_NAMES: Record<string, [string, ...string[]]> = {
+  ps: ['ls', 'list', 'ps'],
+  images: ['ls', 'list'],
+  rmi: ['rm', 'remove'],
+};
+
+/** `tbox container ...`, `tbox image ...`: the same commands as the short forms, as Docker's management syntax. */
+function managementGroup(program: Command, name: string, description: string, register: (group: Command) => void): void {
+  const group = program.command(name).description(description);
+  register(group);
+  for (const c of group.commands) {
+    const [first, ...aliases] = GROUP_NAMES[c.name()] ?? [c.name()];
+    c.name(first);
+    if (aliases.length) c.aliases(aliases);
+  }
+}
 const SEEING = ['doctor', 'trace'];
 
 function groupCommands(program: Command): void {
@@ -56,6 +74,9 @@ function requireRoot(): void {
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
+  // Docker's table: run and create end 125 when tbox fails, 126/127 when the
+  // command cannot run; exec ends 126/127 likewise; any other failure ends 1.
+  let command = 'run';
   const program = new Command('tbox')
     .description('A small Docker-like container runtime that shows the kernel parts it is made of')
     .version('0.1.0', '-v, --version')
@@ -67,6 +88,7 @@ export async function main(argv: string[]): Promise<number> {
     .hook('preAction', (cmd, action) => {
       if (cmd.opts().debug) setDebug(true);
       if (cmd.opts().explain) setExplain(true);
+      command = action.name();
       // printing a script or a version needs no root
       if (!['completion', 'version'].includes(action.name())) requireRoot();
     });
@@ -84,9 +106,17 @@ export async function main(argv: string[]): Promise<number> {
   });
   registerContainerCommands(program, setExit);
   registerImageCommands(program, setExit);
+  registerStatsCommands(program);
+  managementGroup(program, 'container', 'Manage containers', (group) => {
+    registerContainerCommands(group, setExit);
+    registerStatsCommands(group);
+  });
+  managementGroup(program, 'image', 'Manage images', (group) => {
+    registerImageCommands(group, setExit);
+    registerImageGroupCommands(group);
+  });
   registerNetworkCommands(program, setExit);
   registerSystemCommands(program, setExit);
-  registerStatsCommands(program);
   registerVolumeCommands(program, setExit);
   registerDiagnoseCommands(program, setExit);
   program
@@ -121,6 +151,7 @@ export async function main(argv: string[]): Promise<number> {
     const e = asTboxError(err);
     process.stderr.write(`tbox: ${e.message}\n`);
     if (isDebug()) process.stderr.write(`${(err as Error).stack ?? ''}\n${causes(err)}`);
-    return e.exitCode;
+    if (command === 'run' || command === 'create') return e.exitCode;
+    return command === 'exec' && e.exitCode !== EXIT_TBOX ? e.exitCode : 1;
   }
 }

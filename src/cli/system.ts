@@ -38,7 +38,7 @@ export function registerSystemCommands(program: Command, setExit: (code: number)
       const { removed, failed } = removeLeftovers(found);
       for (const l of removed) process.stdout.write(`removed ${l.kind} ${l.name}\n`);
       for (const f of failed) process.stderr.write(`tbox: ${f.leftover.kind} ${f.leftover.name}: ${f.error}\n`);
-      if (failed.length) setExit(125);
+      if (failed.length) setExit(1);
     });
 
   system

@@ -37,6 +37,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   if (!isRunning(c) || !c.pid) {
     throw new ConflictError(`container ${opts.container} is not running`);
   }
+  if (c.paused) throw new ConflictError(`container ${opts.container} is paused, unpause the container before exec`);
   if (opts.workdir !== undefined && !opts.workdir.startsWith('/')) {
     throw new InvalidArgumentError(`the working directory '${opts.workdir}' is invalid: it needs to be an absolute path`);
   }

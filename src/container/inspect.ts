@@ -73,8 +73,9 @@ export function inspectContainer(c: ContainerRecord) {
     Path: c.spec.args[0],
     Args: c.spec.args.slice(1),
     State: {
-      Status: c.state,
+      Status: running && c.paused ? 'paused' : c.state,
       Running: running,
+      Paused: running && c.paused,
       Pid: running ? (c.pid ?? 0) : 0,
       ExitCode: c.exitCode ?? 0,
       StartedAt: c.startedAt ?? ZERO_TIME,
@@ -98,6 +99,9 @@ export function inspectContainer(c: ContainerRecord) {
       Tty: c.spec.tty,
       OpenStdin: c.spec.interactive,
       ExposedPorts: Object.fromEntries((c.spec.exposed ?? []).map((k) => [k, {}])),
+      Labels: c.spec.labels ?? {},
+      StopSignal: c.spec.stopSignal ?? 'SIGTERM',
+      ...(c.spec.stopTimeout !== undefined ? { StopTimeout: c.spec.stopTimeout } : {}),
     },
     RestartCount: c.restartCount,
     HostConfig: {

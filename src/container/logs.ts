@@ -28,6 +28,9 @@ export interface LogOptions {
   follow: boolean;
   tail?: number;
   timestamps: boolean;
+  /** --since and --until, milliseconds since the epoch */
+  since?: number;
+  until?: number;
   write(entry: LogEntry): void;
 }
 
@@ -37,6 +40,9 @@ export async function readLogs(ref: string, opts: LogOptions): Promise<void> {
   const file = logPath(c.id);
   const emit = (line: string) => {
     const e = parseEntry(line);
+    const at = e && (opts.since !== undefined || opts.until !== undefined) ? Date.parse(e.time) : 0;
+    if (opts.since !== undefined && at < opts.since) return;
+    if (opts.until !== undefined && at > opts.until) return;
     if (e) opts.write(opts.timestamps ? { ...e, text: `${e.time} ${e.text}` } : e);
   };
   let offset = 0;

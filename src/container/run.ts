@@ -93,6 +93,7 @@ export async function createContainer(opts: RunOptions): Promise<{ container: Co
     restartCount: 0,
     stoppedByUser: false,
     oomKilled: false,
+    paused: false,
     createdAt: new Date().toISOString(),
     startedAt: null,
     finishedAt: null,
@@ -207,6 +208,12 @@ function relaySignals(l: Launched, tty: boolean): () => void {
   return () => handlers.forEach((h, sig) => process.off(sig, h));
 }
 
+/** `tbox create`: the container is made (row, volumes, directories at start) but not started. */
+export async function createNew(opts: RunOptions): Promise<string> {
+  reconcile();
+  return (await createContainer(opts)).container.id;
+}
+
 /** Returns the exit code `tbox run` should end with. */
 export async function runContainer(opts: RunOptions): Promise<{ id: string; exitCode: number }> {
   reconcile();
@@ -251,20 +258,39 @@ async function runCreated(c: ContainerRecord, image: ImageRecord, detached: bool
  * one restart; a start by the user begins the count again.
  */
 export async function startExisting(ref: string, byPolicy = false): Promise<void> {
+  await startStopped(ref, byPolicy, false);
+}
+
+/** `tbox start -a`: start it with this terminal as its stdio, and return its exit code, as `run` without -d does. */
+export async function startAttached(ref: string): Promise<number> {
+  return (await startStopped(ref, false, true)) ?? 0;
+}
+
+async function startStopped(ref: string, byPolicy: boolean, attach: boolean): Promise<number | undefined> {
   reconcile();
   const c = findContainer(ref);
   // Two `tbox start`s at once: only the one whose claim lands goes on.
   const claim = claimStart(c.id);
-  if (claim === 'running') return;
+  if (claim === 'running') return undefined;
   if (claim === 'removing') throw new ConflictError(`container ${c.name} is being removed: it cannot be started`);
   setRestartState(c.id, byPolicy ? c.restartCount + 1 : 0);
+  let launched: Launched;
+  const current = getContainer(c.id)!;
   try {
     const image = lookupImage(c.imageId);
     if (!image) throw new NotFoundError(`image ${c.imageId.slice(7, 19)} of container ${c.name} is gone`);
-    const launched = await startContainer(getContainer(c.id)!, image, true);
-    detach(launched);
+    launched = await startContainer(current, image, !attach);
   } catch (err) {
     markExited(c.id, (err as TboxError).exitCode ?? 125, new Date().toISOString());
     throw err;
   }
+  if (!attach) {
+    detach(launched);
+    return undefined;
+  }
+  const stopRelay = relaySignals(launched, current.spec.tty);
+  const code = await launched.exited;
+  stopRelay();
+  finalizeExit(current, code, new Date().toISOString());
+  return code;
 }

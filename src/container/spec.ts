@@ -12,6 +12,7 @@ import { effectiveCaps } from './security/capabilities.js';
 import { parseSecurityOpts } from './security/options.js';
 import { parseDevice } from './security/devices.js';
 import { parseResources, type ResourceFlags } from './cgroups/resources.js';
+import { parseSignal } from './signals.js';
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -47,6 +48,24 @@ export interface RunFlags {
   dnsOption?: string[];
   addHost?: string[];
   networkAlias?: string[];
+  /** --label KEY=VAL */
+  labels?: string[];
+  stopSignal?: string;
+  stopTimeout?: number;
+}
+
+/** The image's labels, then --label, later ones winning (as Docker merges them). */
+function mergeLabels(image: Record<string, string> | undefined, flags: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  // hostile input: only string values of the image's labels are kept
+  for (const [k, v] of Object.entries(image ?? {})) if (typeof v === 'string') labels[k] = v;
+  for (const entry of flags) {
+    const eq = entry.indexOf('=');
+    const key = eq < 0 ? entry : entry.slice(0, eq);
+    if (key === '') throw new InvalidArgumentError(`invalid label "${entry}": KEY=VALUE`);
+    labels[key] = eq < 0 ? '' : entry.slice(eq + 1);
+  }
+  return labels;
 }
 
 /** The image's ExposedPorts keys that parse; it is hostile input, and a key that does not parse exposes nothing. */
@@ -146,6 +165,18 @@ export function mergeEnv(layers: string[][]): string[] {
   return [...merged.values()];
 }
 
+/** --stop-signal, else the image's StopSignal, else SIGTERM; checked now so stop cannot fail on it later. */
+function stopSignalOf(flag: string | undefined, image: unknown): string {
+  const given = flag && flag !== 'SIGTERM' ? flag : typeof image === 'string' && image ? image : 'SIGTERM';
+  parseSignal(given);
+  return given;
+}
+
+function stopTimeoutOf(seconds: number): number {
+  if (!Number.isInteger(seconds) || seconds < -1) throw new InvalidArgumentError(`invalid --stop-timeout "${seconds}": whole seconds, or -1`);
+  return seconds;
+}
+
 export function buildSpec(image: ImageRecord, flags: RunFlags): ContainerSpec {
   const cfg = image.config.config ?? {};
   // Docker: a new --entrypoint also drops the image's Cmd.
@@ -177,6 +208,9 @@ export function buildSpec(image: ImageRecord, flags: RunFlags): ContainerSpec {
     exposed: exposedKeys(imageExposed, flags.expose ?? [], ports),
     mounts: flags.mounts ?? [],
     readOnly: flags.readOnly ?? false,
+    labels: mergeLabels(cfg.Labels, flags.labels ?? []),
+    stopSignal: stopSignalOf(flags.stopSignal, cfg.StopSignal),
+    ...(flags.stopTimeout !== undefined ? { stopTimeout: stopTimeoutOf(flags.stopTimeout) } : {}),
     ...nameFlags(flags),
   };
 }

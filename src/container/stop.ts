@@ -1,10 +1,11 @@
 /** Stopping containers: stop (TERM, then KILL), kill, wait, rm. */
-import os from 'node:os';
 import { isAlive, waitForExit } from '../host/proc.js';
-import { ConflictError, InvalidArgumentError, NotFoundError, TboxError } from '../errors.js';
+import { ConflictError, NotFoundError, TboxError } from '../errors.js';
 import { claimRemoval, releaseRemoval, findContainer, getContainer, markStoppedByUser, type ContainerRecord } from '../state/containers.js';
 import { finalizeExit, isRunning, recordedExit, reconcile } from './reconcile.js';
 import { destroyContainer } from './remove.js';
+import { thawIfPaused } from './pause.js';
+import { parseSignal } from './signals.js';
 
 /** Wait for the monitor to go, then record the exit (and --rm) as reconcile would. */
 async function awaitExit(c: ContainerRecord, timeoutMs: number): Promise<boolean> {
@@ -38,30 +39,30 @@ export async function killNow(c: ContainerRecord): Promise<void> {
   if (!isRunning(c) || !c.pid) return;
   markStoppedByUser(c.id);
   signal(c, 'SIGKILL');
+  thawIfPaused(c);
   if (!(await awaitExit({ ...c, autoRemove: false }, 10_000))) {
     throw new TboxError(`container ${c.name} did not die after SIGKILL (monitor pid ${c.shimPid})`);
   }
 }
 
-/** `tbox stop`: SIGTERM to pid 1, SIGKILL after the timeout, as Docker does. */
-export async function stopContainer(ref: string, timeoutSeconds: number): Promise<void> {
+/**
+ * `tbox stop`: the stop signal (SIGTERM unless --stop-signal or the image
+ * says otherwise) to pid 1, SIGKILL after the timeout (-t, else the
+ * container's --stop-timeout, else 10 s; -1 waits for ever), as Docker does.
+ */
+export async function stopContainer(ref: string, timeoutSeconds?: number): Promise<void> {
   reconcile();
   const target = findContainer(ref);
   // Also between two restarts by a policy: stopping ends the loop.
   markStoppedByUser(target.id);
   const c = await settled(target);
   if (!isRunning(c) || !c.pid) return;
-  signal(c, 'SIGTERM');
-  if (await awaitExit(c, timeoutSeconds * 1000)) return;
+  signal(c, parseSignal(c.spec.stopSignal ?? 'SIGTERM'));
+  thawIfPaused(c);
+  const seconds = timeoutSeconds ?? c.spec.stopTimeout ?? 10;
+  if (await awaitExit(c, seconds < 0 ? Number.POSITIVE_INFINITY : seconds * 1000)) return;
   signal(c, 'SIGKILL');
   if (!(await awaitExit(c, 10_000))) throw new TboxError(`container ${c.name} did not stop after SIGKILL`);
-}
-
-export function parseSignal(text: string): number {
-  const name = text.toUpperCase().replace(/^SIG/, '');
-  const n = /^\d+$/.test(name) ? Number(name) : os.constants.signals[`SIG${name}` as keyof typeof os.constants.signals];
-  if (n === undefined || n < 1 || n > 64) throw new InvalidArgumentError(`invalid signal: ${text}`);
-  return n;
 }
 
 /** `tbox kill`: a signal to pid 1, without waiting. */
@@ -72,6 +73,7 @@ export function killContainer(ref: string, sig: string): void {
   if (!isRunning(c) || !c.pid) throw new ConflictError(`cannot kill container ${ref}: container is not running`);
   markStoppedByUser(c.id);
   signal(c, number);
+  thawIfPaused(c);
 }
 
 /** `tbox wait`: block until the container exits; its exit code. */

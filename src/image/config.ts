@@ -54,9 +54,9 @@ export function parseImageConfig(raw: string): ImageConfig {
     if (typeof inner !== 'object' || Array.isArray(inner)) fail('config', 'is not an object');
     const c = inner as Record<string, unknown>;
     for (const key of ['Env', 'Cmd', 'Entrypoint']) optionalStrings(c, key);
-    for (const key of ['WorkingDir', 'User']) optionalString(c, key);
+    for (const key of ['WorkingDir', 'User', 'StopSignal']) optionalString(c, key);
     if (isStringArray(c.Env) && c.Env.some((e) => !/^[^=\0]+=[^\0]*$/.test(e))) fail('config.Env', 'has an entry that is not KEY=VALUE');
-    for (const key of ['ExposedPorts', 'Volumes']) {
+    for (const key of ['ExposedPorts', 'Volumes', 'Labels']) {
       const v = c[key];
       if (v !== undefined && v !== null && (typeof v !== 'object' || Array.isArray(v))) fail(`config.${key}`, 'is not an object');
     }

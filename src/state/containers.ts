@@ -2,6 +2,7 @@ import { database, write } from './db.js';
 import { NotFoundError, InvalidArgumentError } from '../errors.js';
 import { isAlive, readProcStat } from '../host/proc.js';
 import type { PortMapping } from './ports.js';
+import { recordContainerEvent } from './events.js';
 
 export type ContainerState = 'created' | 'running' | 'exited';
 
@@ -85,6 +86,11 @@ export interface ContainerSpec {
   extraHosts?: string[];
   /** --network-alias: more names peers on a user network resolve to this container */
   aliases?: string[];
+  /** the image's labels and --label */
+  labels?: Record<string, string>;
+  /** --stop-signal (or the image's StopSignal) and --stop-timeout */
+  stopSignal?: string;
+  stopTimeout?: number;
 }
 
 export interface ContainerRecord {
@@ -103,6 +109,8 @@ export interface ContainerRecord {
   stoppedByUser: boolean;
   /** the kernel's OOM killer killed a process of its last run */
   oomKilled: boolean;
+  /** frozen by tbox pause */
+  paused: boolean;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -123,6 +131,7 @@ interface Row {
   restart_count: number;
   stopped_by_user: number;
   oom_killed: number;
+  paused: number;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -144,6 +153,7 @@ function fromRow(r: Row): ContainerRecord {
     restartCount: r.restart_count,
     stoppedByUser: r.stopped_by_user === 1,
     oomKilled: r.oom_killed === 1,
+    paused: r.paused === 1,
     createdAt: r.created_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
@@ -151,14 +161,13 @@ function fromRow(r: Row): ContainerRecord {
 }
 
 export function insertContainer(c: ContainerRecord): void {
-  write((db) =>
-    db
-      .prepare(
-        `INSERT INTO containers (id, name, image_id, image_ref, spec, state, auto_remove, created_at)
+  write((db) => {
+    db.prepare(
+      `INSERT INTO containers (id, name, image_id, image_ref, spec, state, auto_remove, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(c.id, c.name, c.imageId, c.imageRef, JSON.stringify(c.spec), c.state, c.autoRemove ? 1 : 0, c.createdAt),
-  );
+    ).run(c.id, c.name, c.imageId, c.imageRef, JSON.stringify(c.spec), c.state, c.autoRemove ? 1 : 0, c.createdAt);
+    recordContainerEvent(db, c.id, 'create');
+  });
 }
 
 export function listContainers(): ContainerRecord[] {
@@ -188,14 +197,13 @@ export function findContainer(ref: string): ContainerRecord {
 }
 
 export function markRunning(id: string, shimPid: number, shimStartTicks: number | null, pid: number, startedAt: string): void {
-  write((db) =>
-    db
-      .prepare(
-        `UPDATE containers SET state = 'running', shim_pid = ?, shim_start_ticks = ?, pid = ?, started_at = ?,
-                finished_at = NULL, exit_code = NULL WHERE id = ?`,
-      )
-      .run(shimPid, shimStartTicks, pid, startedAt, id),
-  );
+  write((db) => {
+    db.prepare(
+      `UPDATE containers SET state = 'running', shim_pid = ?, shim_start_ticks = ?, pid = ?, started_at = ?,
+                finished_at = NULL, exit_code = NULL, paused = 0 WHERE id = ?`,
+    ).run(shimPid, shimStartTicks, pid, startedAt, id);
+    recordContainerEvent(db, id, 'start');
+  });
 }
 
 /**
@@ -268,19 +276,41 @@ export function setRestartState(id: string, restartCount: number): void {
 
 /** Record an exit once: returns false if another process recorded it first. */
 export function markExited(id: string, exitCode: number, finishedAt: string, oomKilled = false): boolean {
-  return write(
-    (db) =>
+  return write((db) => {
+    const changed =
       db
         .prepare(
-          `UPDATE containers SET state = 'exited', exit_code = ?, finished_at = ?, pid = NULL, oom_killed = ?
+          `UPDATE containers SET state = 'exited', exit_code = ?, finished_at = ?, pid = NULL, oom_killed = ?, paused = 0
                   WHERE id = ? AND state != 'exited'`,
         )
-        .run(exitCode, finishedAt, oomKilled ? 1 : 0, id).changes === 1,
-  );
+        .run(exitCode, finishedAt, oomKilled ? 1 : 0, id).changes === 1;
+    if (changed) recordContainerEvent(db, id, 'die', { exitCode: String(exitCode) });
+    return changed;
+  });
 }
 
 export function deleteContainer(id: string): boolean {
-  return write((db) => db.prepare('DELETE FROM containers WHERE id = ?').run(id).changes === 1);
+  return write((db) => {
+    recordContainerEvent(db, id, 'destroy');
+    return db.prepare('DELETE FROM containers WHERE id = ?').run(id).changes === 1;
+  });
+}
+
+/** tbox pause/unpause: kept in the row so ps and inspect show it. */
+export function setPaused(id: string, paused: boolean): void {
+  write((db) => {
+    db.prepare('UPDATE containers SET paused = ? WHERE id = ?').run(paused ? 1 : 0, id);
+    recordContainerEvent(db, id, paused ? 'pause' : 'unpause');
+  });
+}
+
+/** tbox rename: the unique index refuses a name in use (SQLITE_CONSTRAINT_UNIQUE). */
+export function renameContainer(id: string, name: string): void {
+  write((db) => {
+    const old = (db.prepare('SELECT name FROM containers WHERE id = ?').get(id) as { name: string }).name;
+    db.prepare('UPDATE containers SET name = ? WHERE id = ?').run(name, id);
+    recordContainerEvent(db, id, 'rename', { oldName: old });
+  });
 }
 
 export function containersUsingImage(imageId: string): ContainerRecord[] {

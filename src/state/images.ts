@@ -14,7 +14,11 @@ export interface ImageConfig {
     ExposedPorts?: Record<string, object>;
     /** VOLUME paths: each becomes an anonymous volume */
     Volumes?: Record<string, object>;
+    Labels?: Record<string, string>;
+    StopSignal?: string;
   };
+  /** what made each layer (docker history); hostile input, shown as text only */
+  history?: { created?: string; created_by?: string; comment?: string; empty_layer?: boolean }[];
   rootfs: { type: 'layers'; diff_ids: string[] };
 }
 

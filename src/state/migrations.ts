@@ -112,4 +112,17 @@ export const migrations: readonly string[] = [
     created_at TEXT NOT NULL
   );
   `,
+  // 9: what happened to containers, for tbox events (written in the same transaction as the change)
+  `
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time_nano INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    action TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    attributes TEXT NOT NULL
+  );
+  CREATE INDEX events_by_time ON events (time_nano);
+  ALTER TABLE containers ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

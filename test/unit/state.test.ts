@@ -91,6 +91,7 @@ describe('container claims', () => {
     restartCount: 0,
     stoppedByUser: false,
     oomKilled: false,
+    paused: false,
     createdAt: new Date().toISOString(),
     startedAt: null,
     finishedAt: null,

@@ -32,6 +32,8 @@ export interface Cgroup {
   joinDirs(): string[];
   pids(): number[];
   stats(): CgroupStats;
+  /** Freeze (pause) or thaw every process in it; returns once the kernel says it is done. */
+  freeze(frozen: boolean): void;
   /** Did the kernel's OOM killer kill anything in it? */
   oomKilled(): boolean;
   /** Remove it, once its processes are gone; true if nothing is left. */

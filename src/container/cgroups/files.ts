@@ -45,3 +45,16 @@ export function readText(file: string): string {
     return '';
   }
 }
+
+/**
+ * Wait (a few seconds at most) until `done()` holds: freezing is not instant,
+ * the kernel reports FREEZING (v1) or frozen 0 (v2) until every task stopped.
+ */
+export function waitUntil(done: () => boolean, what: string): void {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 400; i++) {
+    if (done()) return;
+    Atomics.wait(cell, 0, 0, 5);
+  }
+  throw new Error(`${what}: the kernel did not finish in 2 seconds`);
+}

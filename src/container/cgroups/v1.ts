@@ -6,10 +6,10 @@ import { makeKernelDir } from '../../host/command.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Cgroup, CgroupStats } from './cgroup.js';
-import { readKeyed, readNumber, removeDir, writeFile } from './files.js';
+import { readKeyed, readNumber, readText, removeDir, waitUntil, writeFile } from './files.js';
 import type { Resources } from './resources.js';
 
-const CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'blkio'] as const;
+const CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'blkio', 'freezer'] as const;
 type Controller = (typeof CONTROLLERS)[number];
 
 export class CgroupV1 implements Cgroup {
@@ -100,6 +100,12 @@ export class CgroupV1 implements Cgroup {
       blockRead: sum('Read'),
       blockWrite: sum('Write'),
     };
+  }
+
+  freeze(frozen: boolean): void {
+    const want = frozen ? 'FROZEN' : 'THAWED';
+    writeFile(this.dir('freezer'), 'freezer.state', want);
+    waitUntil(() => readText(path.join(this.dir('freezer'), 'freezer.state')) === want, `freezer.state ${want}`);
   }
 
   oomKilled(): boolean {

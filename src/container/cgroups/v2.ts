@@ -7,7 +7,7 @@ import { makeKernelDir } from '../../host/command.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Cgroup, CgroupStats } from './cgroup.js';
-import { readKeyed, readNumber, readText, removeDir, writeFile } from './files.js';
+import { readKeyed, readNumber, readText, removeDir, waitUntil, writeFile } from './files.js';
 import { sharesToWeight, type Resources } from './resources.js';
 
 const CONTROLLERS = ['cpu', 'cpuset', 'io', 'memory', 'pids'];
@@ -89,6 +89,13 @@ export class CgroupV2 implements Cgroup {
       blockRead,
       blockWrite,
     };
+  }
+
+  /** v2's freezer is part of every cgroup: cgroup.freeze, with cgroup.events saying when it is done. */
+  freeze(frozen: boolean): void {
+    writeFile(this.dir, 'cgroup.freeze', frozen ? 1 : 0);
+    const events = path.join(this.dir, 'cgroup.events');
+    waitUntil(() => readKeyed(events).frozen === (frozen ? 1 : 0), `cgroup.freeze ${frozen ? 1 : 0}`);
   }
 
   oomKilled(): boolean {
