@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 import { main } from './cli/program.js';
+import { releaseAll } from './host/held.js';
 
 // `tbox ps | head -1`: the reader went away. End quietly, as docker does, not with a stack trace.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
+    if (err.code === 'EPIPE') {
+      releaseAll();
+      process.exit(0);
+    }
     throw err;
   });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ago, printRecords, renderTemplate, truncate } from './format.js';
+import { ago, humanSize, printRecords, renderTemplate, truncate } from './format.js';
 import { addRunOptions, runOptions } from './run-flags.js';
 import { forEachName } from './each.js';
 import type { ContainerRecord } from '../state/containers.js';
@@ -22,7 +22,10 @@ function psRecord(c: ContainerRecord, bindings: PortBinding[]) {
     CreatedAt: c.createdAt,
     RunningFor: ago(c.createdAt),
     Status: statusText(c),
-    State: c.state,
+    State: c.state === 'running' && c.paused ? 'paused' : c.state,
+    Labels: Object.entries(c.spec.labels ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
     Ports: c.state === 'running' ? formatPortsColumn(bindings, c.spec.exposed ?? []) : '',
     Names: c.name,
     Networks: c.spec.network,
@@ -206,6 +209,75 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
   }
 
   program
+    .command('cp')
+    .description('Copy files between a container and the host; - for a tar stream on stdin or stdout')
+    .usage('CONTAINER:SRC_PATH DEST_PATH|-\n       tbox cp SRC_PATH|- CONTAINER:DEST_PATH')
+    .argument('<source>')
+    .argument('<destination>')
+    .action(async (source: string, destination: string) => {
+      const { copyIn, copyOut } = await import('../container/copy/copy.js');
+      const { InvalidArgumentError } = await import('../errors.js');
+      // CONTAINER:PATH; a host path with a colon is written ./a:b, as for docker cp
+      const split = (arg: string) => {
+        const m = /^([a-zA-Z0-9][a-zA-Z0-9_.-]*):(.*)$/.exec(arg);
+        return m && !arg.startsWith('.') && !arg.startsWith('/') ? { ref: m[1]!, path: m[2] || '/' } : undefined;
+      };
+      const from = split(source);
+      const to = split(destination);
+      if (from && to) throw new InvalidArgumentError('copying between containers is not supported');
+      if (from) await copyOut(from.ref, from.path, destination);
+      else if (to) await copyIn(to.ref, source, to.path);
+      else throw new InvalidArgumentError('must specify at least one container source');
+    });
+
+  program
+    .command('diff')
+    .description("Show what a container changed in its file system: A added, C changed, D deleted")
+    .argument('<container>')
+    .action(async (ref: string) => {
+      const { findContainer } = await import('../state/containers.js');
+      const { lookupImage, lowerDirs } = await import('../image/store.js');
+      const { containerChanges } = await import('../container/changes.js');
+      const c = findContainer(ref);
+      const image = lookupImage(c.imageId);
+      for (const ch of containerChanges(c.id, image ? lowerDirs(image) : [])) process.stdout.write(`${ch.kind} ${ch.path}\n`);
+    });
+
+  program
+    .command('commit')
+    .description("Create a new image from a container's changes")
+    .argument('<container>')
+    .argument('[repository[:tag]]')
+    .option('-m, --message <text>', 'commit message')
+    .option('-a, --author <name>', 'author, such as "Jane <jane@example.com>"')
+    .option('-c, --change <instruction>', 'apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR (repeatable)', collect, [])
+    .option('-p, --pause <bool>', 'freeze the container while its changes are read', 'true')
+    .action(async (ref: string, target: string | undefined, o) => {
+      const { findContainer } = await import('../state/containers.js');
+      const { commitContainer } = await import('../image/commit.js');
+      const { parseChanges } = await import('../image/changes.js');
+      const { cgroupOf } = await import('../container/cgroups/cgroup.js');
+      const { isRunning, reconcile } = await import('../container/reconcile.js');
+      reconcile();
+      const c = findContainer(ref);
+      const freeze = o.pause !== 'false' && isRunning(c) && !c.paused ? (f: boolean) => cgroupOf(c.id).freeze(f) : undefined;
+      const id = await commitContainer(c, { reference: target, message: o.message, author: o.author, changes: parseChanges(o.change), freeze });
+      process.stdout.write(`${id}\n`);
+    });
+
+  program
+    .command('export')
+    .description("Export a container's file system as a tar archive (to stdout unless -o)")
+    .argument('<container>')
+    .option('-o, --output <file>', 'write to a file')
+    .action(async (ref: string, o) => {
+      const { exportContainer } = await import('../container/copy/copy.js');
+      const { InvalidArgumentError } = await import('../errors.js');
+      if (!o.output && process.stdout.isTTY) throw new InvalidArgumentError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
+      await exportContainer(ref, o.output ?? process.stdout);
+    });
+
+  program
     .command('exec')
     .description('Run a command in a running container')
     .usage('[OPTIONS] CONTAINER COMMAND [ARG...]')
@@ -230,13 +302,25 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .option('-a, --all', 'show all containers (default shows just running)', false)
     .option('-q, --quiet', 'only display container ids', false)
     .option('--no-trunc', "don't truncate output")
+    .option('-f, --filter <key=value>', 'status, name, id, label, network, ancestor, exited (repeatable)', collect, [])
+    .option('-n, --last <n>', 'the n last created containers (all states)')
+    .option('-l, --latest', 'the latest created container (all states)', false)
+    .option('-s, --size', 'the size of what each container wrote', false)
     .option('--format <format>', 'table, json, or a template like {{.ID}}')
     .action(async (o) => {
       const { reconcile } = await import('../container/reconcile.js');
       const { listContainers } = await import('../state/containers.js');
       const { bindingsOf } = await import('../state/ports.js');
+      const { filterContainers, parseFilters } = await import('../container/ps-filter.js');
+      const { lookupImage } = await import('../image/store.js');
+      const { upperSize } = await import('../container/changes.js');
+      const wanted = parseFilters(o.filter);
+      const last = o.latest ? 1 : o.last === undefined ? undefined : Number(o.last);
       reconcile();
-      const list = listContainers().filter((c) => o.all || c.state === 'running');
+      // Docker: -n and -l look at every container; a filter on status or exit code does too.
+      const everyState = o.all || last !== undefined || wanted.has('status') || wanted.has('exited');
+      let list = filterContainers(listContainers(), wanted, lookupImage).filter((c) => everyState || c.state === 'running');
+      if (last !== undefined && last >= 0) list = list.slice(0, last);
       if (o.quiet) {
         for (const c of list) process.stdout.write(`${o.trunc === false ? c.id : c.id.slice(0, 12)}\n`);
         return;
@@ -244,11 +328,13 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
       const records = list.map((c) => ({
         ...psRecord(c, bindingsOf(c.id)),
         ...(o.trunc === false ? { ID: c.id, Command: `"${c.spec.args.join(' ')}"` } : {}),
+        ...(o.size ? { Size: humanSize(upperSize(c.id)) } : {}),
       }));
+      const size: [string[], string[]] = o.size ? [['SIZE'], ['Size']] : [[], []];
       printRecords(
         o.format,
-        ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-        ['ID', 'Image', 'Command', 'RunningFor', 'Status', 'Ports', 'Names'],
+        ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES', ...size[0]],
+        ['ID', 'Image', 'Command', 'RunningFor', 'Status', 'Ports', 'Names', ...size[1]],
         records,
       );
     });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { confirm } from './confirm.js';
 import { forEachName } from './each.js';
-import { ago, humanSize, printRecords } from './format.js';
+import { ago, humanSize, printRecords, truncate } from './format.js';
 
 /** The image commands that have a short form (images, pull, rmi, ...): registered on the program and on `image`. */
 export function registerImageCommands(program: Command, setExit: (code: number) => void): void {
@@ -88,6 +88,43 @@ export function registerImageCommands(program: Command, setExit: (code: number) 
     .action(async (source: string, target: string) => {
       const { tagImage } = await import('../image/store.js');
       tagImage(source, target);
+    });
+
+  program
+    .command('save')
+    .description('Save images to a tar archive (docker-archive and OCI layout in one; stdout unless -o)')
+    .argument('<image...>')
+    .option('-o, --output <file>', 'write to a file')
+    .action(async (refs: string[], o) => {
+      const { saveImages } = await import('../image/save.js');
+      const { InvalidArgumentError } = await import('../errors.js');
+      if (!o.output && process.stdout.isTTY) throw new InvalidArgumentError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
+      await saveImages(refs, o.output ?? process.stdout);
+    });
+
+  program
+    .command('history')
+    .description('Show the history of an image')
+    .argument('<image>')
+    .option('-H, --human <bool>', 'sizes and dates in human form', 'true')
+    .option('--no-trunc', "don't truncate output")
+    .option('-q, --quiet', 'only show image ids', false)
+    .option('--format <format>', 'table, json, or a template like {{.CreatedBy}}')
+    .action(async (ref: string, o) => {
+      const { imageHistory } = await import('../image/history.js');
+      const rows = imageHistory(ref);
+      if (o.quiet) {
+        for (const r of rows) process.stdout.write(`${r.ID}\n`);
+        return;
+      }
+      const human = o.human !== 'false';
+      const records = rows.map((r) => ({
+        ...r,
+        CreatedSince: r.CreatedAt ? (human ? ago(r.CreatedAt) : r.CreatedAt) : '',
+        CreatedBy: o.trunc === false ? r.CreatedBy : truncate(r.CreatedBy, 45),
+        Size: human ? humanSize(r.Size) : String(r.Size),
+      }));
+      printRecords(o.format, ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], ['ID', 'CreatedSince', 'CreatedBy', 'Size', 'Comment'], records);
     });
 
   program
