@@ -232,7 +232,7 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
 
   program
     .command('diff')
-    .description("Show what a container changed in its file system: A added, C changed, D deleted")
+    .description('Show what a container changed in its file system: A added, C changed, D deleted')
     .argument('<container>')
     .action(async (ref: string) => {
       const { findContainer } = await import('../state/containers.js');
@@ -261,7 +261,13 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
       reconcile();
       const c = findContainer(ref);
       const freeze = o.pause !== 'false' && isRunning(c) && !c.paused ? (f: boolean) => cgroupOf(c.id).freeze(f) : undefined;
-      const id = await commitContainer(c, { reference: target, message: o.message, author: o.author, changes: parseChanges(o.change), freeze });
+      const id = await commitContainer(c, {
+        reference: target,
+        message: o.message,
+        author: o.author,
+        changes: parseChanges(o.change),
+        freeze,
+      });
       process.stdout.write(`${id}\n`);
     });
 
@@ -273,7 +279,8 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
     .action(async (ref: string, o) => {
       const { exportContainer } = await import('../container/copy/copy.js');
       const { InvalidArgumentError } = await import('../errors.js');
-      if (!o.output && process.stdout.isTTY) throw new InvalidArgumentError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
+      if (!o.output && process.stdout.isTTY)
+        throw new InvalidArgumentError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
       await exportContainer(ref, o.output ?? process.stdout);
     });
 

@@ -70,7 +70,8 @@ export function registerEventsCommand(program: Command): void {
       const until = o.until === undefined ? Number.POSITIVE_INFINITY : parseTimeArg(o.until, '--until');
       const print = (e: TboxEvent) => {
         if (!keep(e)) return;
-        const line = o.format === 'json' ? JSON.stringify(eventRecord(e)) : o.format ? renderTemplate(o.format, eventRecord(e)) : eventLine(e);
+        const line =
+          o.format === 'json' ? JSON.stringify(eventRecord(e)) : o.format ? renderTemplate(o.format, eventRecord(e)) : eventLine(e);
         process.stdout.write(`${line}\n`);
       };
       let seq = 0;

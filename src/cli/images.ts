@@ -98,7 +98,8 @@ export function registerImageCommands(program: Command, setExit: (code: number) 
     .action(async (refs: string[], o) => {
       const { saveImages } = await import('../image/save.js');
       const { InvalidArgumentError } = await import('../errors.js');
-      if (!o.output && process.stdout.isTTY) throw new InvalidArgumentError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
+      if (!o.output && process.stdout.isTTY)
+        throw new InvalidArgumentError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
       await saveImages(refs, o.output ?? process.stdout);
     });
 
@@ -124,7 +125,12 @@ export function registerImageCommands(program: Command, setExit: (code: number) 
         CreatedBy: o.trunc === false ? r.CreatedBy : truncate(r.CreatedBy, 45),
         Size: human ? humanSize(r.Size) : String(r.Size),
       }));
-      printRecords(o.format, ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], ['ID', 'CreatedSince', 'CreatedBy', 'Size', 'Comment'], records);
+      printRecords(
+        o.format,
+        ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
+        ['ID', 'CreatedSince', 'CreatedBy', 'Size', 'Comment'],
+        records,
+      );
     });
 
   program
@@ -155,5 +161,4 @@ export function registerImageGroupCommands(image: Command): void {
       if (removed.length > 0) process.stdout.write(`Deleted Images:\n${removed.join('\n')}\n`);
       process.stdout.write(`Total reclaimed: ${removed.filter((r) => r.startsWith('deleted')).length} image(s)\n`);
     });
-
 }

@@ -14,6 +14,8 @@ import { registerSystemCommands } from './system.js';
 import { registerStatsCommands } from './stats.js';
 import { registerVolumeCommands } from './volumes.js';
 import { registerDiagnoseCommands } from './diagnose.js';
+import { registerComposeCommands } from './compose.js';
+import { registerEventsCommand } from './events.js';
 
 /** With --debug: the chain of causes, each with its stack. */
 function causes(err: unknown): string {
@@ -31,7 +33,7 @@ const COMMON: [string, string][] = [
   ['pull', 'tbox pull alpine'],
   ['images', 'tbox images'],
 ];
-const MANAGEMENT = ['container', 'image', 'network', 'system', 'volume'];
+const MANAGEMENT = ['compose', 'container', 'image', 'network', 'system', 'volume'];
 
 /** A short form's name inside its management group: `container ls` is `ps`, `image rm` is `rmi`. */
 const GROUP_NAMES: Record<string, [string, ...string[]]> = {
@@ -88,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
     .hook('preAction', (cmd, action) => {
       if (cmd.opts().debug) setDebug(true);
       if (cmd.opts().explain) setExplain(true);
-      command = action.name();
+      command = action.parent?.name() === 'compose' && action.name() === 'exec' ? 'compose-exec' : action.name();
       // printing a script or a version needs no root
       if (!['completion', 'version'].includes(action.name())) requireRoot();
     });
@@ -119,6 +121,8 @@ export async function main(argv: string[]): Promise<number> {
   registerSystemCommands(program, setExit);
   registerVolumeCommands(program, setExit);
   registerDiagnoseCommands(program, setExit);
+  registerComposeCommands(program, setExit);
+  registerEventsCommand(program);
   program
     .command('completion')
     .description('Print a shell completion script: eval "$(tbox completion bash)"')
@@ -152,6 +156,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tbox: ${e.message}\n`);
     if (isDebug()) process.stderr.write(`${(err as Error).stack ?? ''}\n${causes(err)}`);
     if (command === 'run' || command === 'create') return e.exitCode;
-    return command === 'exec' && e.exitCode !== EXIT_TBOX ? e.exitCode : 1;
+    return (command === 'exec' || command === 'compose-exec') && e.exitCode !== EXIT_TBOX ? e.exitCode : 1;
   }
 }

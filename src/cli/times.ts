@@ -15,6 +15,7 @@ export function parseTimeArg(text: string, flag: string, now = Date.now()): numb
     return now - parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
   }
   const t = Date.parse(text);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid ${flag} "${text}": a date (2026-01-02T15:04:05Z), a Unix time, or a duration like 10m`);
+  if (Number.isNaN(t))
+    throw new InvalidArgumentError(`invalid ${flag} "${text}": a date (2026-01-02T15:04:05Z), a Unix time, or a duration like 10m`);
   return t;
 }

@@ -15,7 +15,9 @@ export function renameExisting(ref: string, newName: string): void {
     renameContainer(c.id, name);
   } catch (err) {
     if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
-    throw new ConflictError(`Conflict. The container name "/${name}" is already in use: remove (or rename) that container to reuse the name.`);
+    throw new ConflictError(
+      `Conflict. The container name "/${name}" is already in use: remove (or rename) that container to reuse the name.`,
+    );
   }
   const net = resolveNetwork(c.spec.network);
   if (net && !net.isDefault && isRunning(c)) refreshNetworkHosts(net.id);

@@ -24,6 +24,7 @@ import {
   findContainer,
   getContainer,
   insertContainer,
+  isBeingRemoved,
   markExited,
   markRunning,
   setRestartState,
@@ -281,6 +282,8 @@ async function startStopped(ref: string, byPolicy: boolean, attach: boolean): Pr
     if (!image) throw new NotFoundError(`image ${c.imageId.slice(7, 19)} of container ${c.name} is gone`);
     launched = await startContainer(current, image, !attach);
   } catch (err) {
+    // rm -f took it away mid-start (its cgroup, its directory): that, not the step that broke, is what happened
+    if (isBeingRemoved(c.id)) throw new ConflictError(`container ${c.name} is being removed: it cannot be started`);
     markExited(c.id, (err as TboxError).exitCode ?? 125, new Date().toISOString());
     throw err;
   }

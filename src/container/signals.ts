@@ -8,4 +8,3 @@ export function parseSignal(text: string): number {
   if (n === undefined || n < 1 || n > 64) throw new InvalidArgumentError(`invalid signal: ${text}`);
   return n;
 }
-

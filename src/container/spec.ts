@@ -173,7 +173,8 @@ function stopSignalOf(flag: string | undefined, image: unknown): string {
 }
 
 function stopTimeoutOf(seconds: number): number {
-  if (!Number.isInteger(seconds) || seconds < -1) throw new InvalidArgumentError(`invalid --stop-timeout "${seconds}": whole seconds, or -1`);
+  if (!Number.isInteger(seconds) || seconds < -1)
+    throw new InvalidArgumentError(`invalid --stop-timeout "${seconds}": whole seconds, or -1`);
   return seconds;
 }
 

@@ -52,7 +52,10 @@ export async function commitContainer(c: ContainerRecord, opts: CommitOptions): 
     if (opts.freeze) {
       const thaw = opts.freeze;
       thaw(true);
-      await whileHeld(() => thaw(false), () => packLayer(upper, archive));
+      await whileHeld(
+        () => thaw(false),
+        () => packLayer(upper, archive),
+      );
     } else await packLayer(upper, archive);
     const layer = await addLayer(archive);
     const created = new Date().toISOString();

@@ -19,9 +19,10 @@ export function imageHistory(ref: string): HistoryRow[] {
   const image = lookupImage(ref);
   if (!image) throw new NotFoundError(`No such image: ${ref}`);
   const diffIds = image.config.rootfs.diff_ids;
-  const history = Array.isArray(image.config.history) && image.config.history.length > 0
-    ? image.config.history
-    : diffIds.map(() => ({}) as NonNullable<typeof image.config.history>[number]);
+  const history =
+    Array.isArray(image.config.history) && image.config.history.length > 0
+      ? image.config.history
+      : diffIds.map(() => ({}) as NonNullable<typeof image.config.history>[number]);
   // Layers older than the history (an image built without one): blank rows for them, oldest first.
   const made = history.filter((h) => h?.empty_layer !== true).length;
   const padded = [...Array.from({ length: Math.max(0, diffIds.length - made) }, () => ({}) as (typeof history)[number]), ...history];

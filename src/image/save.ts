@@ -77,7 +77,14 @@ export async function saveImages(refs: string[], out: NodeJS.WritableStream | st
         manifests.push({
           mediaType: OCI_MANIFEST,
           ...manifest,
-          ...(named ? { annotations: { 'io.containerd.image.name': `${named.repository}:${named.tag}`, 'org.opencontainers.image.ref.name': named.tag } } : {}),
+          ...(named
+            ? {
+                annotations: {
+                  'io.containerd.image.name': `${named.repository}:${named.tag}`,
+                  'org.opencontainers.image.ref.name': named.tag,
+                },
+              }
+            : {}),
         });
       }
       dockerManifest.push({
@@ -87,7 +94,10 @@ export async function saveImages(refs: string[], out: NodeJS.WritableStream | st
       });
     }
     fs.writeFileSync(path.join(staging, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-    fs.writeFileSync(path.join(staging, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }));
+    fs.writeFileSync(
+      path.join(staging, 'index.json'),
+      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }),
+    );
     fs.writeFileSync(path.join(staging, 'manifest.json'), JSON.stringify(dockerManifest));
     const tar = await import('tar');
     const entries = ['blobs', 'index.json', 'manifest.json', 'oci-layout'];

@@ -243,6 +243,12 @@ export function abandonStart(id: string): void {
   );
 }
 
+/** A removal by a live tbox holds it (or it is gone): a start that failed meanwhile lost that race. */
+export function isBeingRemoved(id: string): boolean {
+  const row = database().prepare('SELECT removing FROM containers WHERE id = ?').get(id) as { removing: number } | undefined;
+  return !row || isAlive(row.removing, null);
+}
+
 /** The removal failed half-way: let a later rm (or start) have it. */
 export function releaseRemoval(id: string): void {
   write((db) => db.prepare('UPDATE containers SET removing = 0 WHERE id = ? AND removing = ?').run(id, process.pid));

@@ -27,8 +27,7 @@ export function recordEvent(db: Database, e: Omit<TboxEvent, 'timeNano'>): void 
 
 /** A container's event: its name and image are attributes, as in Docker. */
 export function recordContainerEvent(db: Database, id: string, action: string, extra: Record<string, string> = {}): void {
-  const row = db.prepare('SELECT name, image_ref FROM containers WHERE id = ?').get(id) as
-    { name: string; image_ref: string } | undefined;
+  const row = db.prepare('SELECT name, image_ref FROM containers WHERE id = ?').get(id) as { name: string; image_ref: string } | undefined;
   if (!row) return;
   recordEvent(db, { type: 'container', action, actorId: id, attributes: { image: row.image_ref, name: row.name, ...extra } });
 }

@@ -42,13 +42,19 @@ async function withOverlay<T>(c: ContainerRecord, writable: boolean, use: (root:
   const opts = writable ? `lowerdir=${lowers},upperdir=${dir}/upper,workdir=${dir}/work` : `lowerdir=${dir}/upper:${lowers}`;
   run('mount', ['-t', 'overlay', 'overlay', '-o', opts, ...(writable ? [] : ['-r']), view]);
   // Lazy: a tar cut short by its reader (EPIPE) may still hold files open in the view.
-  return whileHeld(() => run('umount', ['-l', view]), () => use(view));
+  return whileHeld(
+    () => run('umount', ['-l', view]),
+    () => use(view),
+  );
 }
 
 /** A view left mounted by a tbox that was killed mid-copy: unmount it, so the container's directory can go. */
 export function releaseView(id: string): void {
   const view = path.join(containerDir(id), 'view');
-  const mounted = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === view);
+  const mounted = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === view);
   if (mounted) run('umount', ['-l', view]);
 }
 
