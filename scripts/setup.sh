@@ -12,7 +12,7 @@ PACKAGES=(
   libseccomp-dev           # the shim's seccomp filters
 )
 if [ "${1:-}" = "--test" ]; then
-  PACKAGES+=(docker-registry skopeo bsdutils libxml2-utils zsh)   # xmllint: the diagram's SVG parses; zsh -n: completion
+  PACKAGES+=(docker-registry skopeo bsdutils libxml2-utils zsh podman)   # xmllint: the diagram's SVG parses; zsh -n: completion; podman load: tbox save's archive
 fi
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -108,6 +108,8 @@ export function registerComposeCommands(program: Command, setExit: (code: number
       const { serviceContainer } = await import('../compose/compose.js');
       const { execInContainer } = await import('../container/exec.js');
       const c = serviceContainer(await project(compose), service);
-      setExit(await execInContainer({ container: c.id, cmd, env: o.env, workdir: o.workdir, user: o.user, interactive: false, tty: false }));
+      setExit(
+        await execInContainer({ container: c.id, cmd, env: o.env, workdir: o.workdir, user: o.user, interactive: false, tty: false }),
+      );
     });
 }

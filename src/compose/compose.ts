@@ -6,6 +6,7 @@
  */
 import { NotFoundError } from '../errors.js';
 import { listContainers, type ContainerRecord } from '../state/containers.js';
+import { networkByName } from '../state/networks.js';
 import { getVolume } from '../state/volumes.js';
 import { createNetwork, removeNetwork, resolveNetwork } from '../network/networks.js';
 import { createVolume, removeVolume } from '../volume/volumes.js';
@@ -25,7 +26,7 @@ export function projectContainers(project: string): ContainerRecord[] {
 function ensureResources(p: Project, say: (line: string) => void): void {
   const used = new Set(p.services.map((s) => s.network));
   for (const net of p.networks.values()) {
-    if (!used.has(net.name) || resolveNetwork(net.name)) continue;
+    if (!used.has(net.name) || networkByName(net.name)) continue;
     if (net.external) throw new NotFoundError(`network ${net.name} declared as external, but could not be found`);
     createNetwork({ name: net.name });
     say(`Network ${net.name}  Created`);
@@ -82,7 +83,7 @@ export async function composeDown(p: Project, volumes: boolean, say: (line: stri
     say(`Container ${c.name}  Removed`);
   }
   for (const net of p.networks.values()) {
-    if (net.external || !resolveNetwork(net.name)) continue;
+    if (net.external || !networkByName(net.name)) continue;
     removeNetwork(net.name);
     say(`Network ${net.name}  Removed`);
   }

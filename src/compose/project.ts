@@ -146,7 +146,8 @@ export function loadProject(file: string, nameFlag?: string): Project {
     if (typeof raw.image !== 'string') return fail(`${where} has no image (tbox does not build)`);
     const nets = Array.isArray(raw.networks) ? raw.networks : isMap(raw.networks) ? Object.keys(raw.networks) : ['default'];
     if (nets.length !== 1 || typeof nets[0] !== 'string') fail(`${where}.networks: tbox puts a service on one network`);
-    const network = networks.get(nets[0] as string)?.name ?? fail(`${where}.networks: "${String(nets[0])}" is not in the top-level networks`);
+    const network =
+      networks.get(nets[0] as string)?.name ?? fail(`${where}.networks: "${String(nets[0])}" is not in the top-level networks`);
     const vols = stringList(raw.volumes, `${where}.volumes`).map((v) => {
       const [source, ...rest] = v.split(':');
       if (rest.length === 0) return v;

@@ -1,0 +1,269 @@
+/**
+ * The rest of Docker's CLI on the real kernel: create/start/rename, pause on
+ * the freezer cgroup, cp both ways (and a container's symlink that points
+ * out), diff, commit, export, save -> load (and podman load), history,
+ * events, ps filters, logs --since, management syntax, and compose.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, makeSandbox, run, type Sandbox } from '../helpers.js';
+
+let box: Sandbox;
+let work: string;
+beforeAll(() => {
+  box = makeSandbox();
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'tbox-cli-work-'));
+});
+afterAll(() => {
+  fs.rmSync(work, { recursive: true, force: true });
+  box.cleanup();
+});
+
+const ok = (args: string[], input?: string) => {
+  const r = box.tbox(args, { input });
+  expect(r, `tbox ${args.join(' ')}: ${r.stderr}`).toMatchObject({ code: 0 });
+  return r.stdout;
+};
+const cgroupParent = () => box.env.TBOX_CGROUP_PARENT!;
+
+describe('create, start, rename, events and ps filters', () => {
+  it('create makes a Created container; start -a runs it attached with its exit code; rename keeps it', () => {
+    const id = ok(['create', '--name', 'made', '--label', 'tier=web', 'busybox', 'sh', '-c', 'echo attached; exit 3']).trim();
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect(ok(['ps', '-a', '--filter', 'name=made', '--format', '{{.Status}}'])).toBe('Created\n');
+    const started = box.tbox(['start', '-a', 'made']);
+    expect(started).toMatchObject({ code: 3, stdout: 'attached\n' });
+    ok(['rename', 'made', 'renamed']);
+    expect(ok(['ps', '-a', '--filter', 'label=tier=web', '--format', '{{.Names}} {{.State}}'])).toBe('renamed exited\n');
+    expect(ok(['ps', '-a', '--filter', 'exited=3', '-q'])).toBe(`${id.slice(0, 12)}\n`);
+    expect(ok(['ps', '-a', '--filter', 'label=tier=db', '-q'])).toBe('');
+    expect(box.tbox(['rename', 'renamed', 'bad name!']).code).toBe(1);
+    const events = ok(['events', '--since', '5m', '--until', '0s', '--filter', `container=${id}`, '--format', '{{.Action}}']);
+    expect(events.trim().split('\n')).toEqual(['create', 'start', 'die', 'rename']);
+    ok(['container', 'rm', 'renamed']);
+    expect(
+      ok(['events', '--since', '5m', '--until', '0s', '--filter', 'event=destroy', '--format', '{{.Actor.Attributes.name}}']),
+    ).toContain('renamed\n');
+  });
+
+  it('ps -n and -l look at every state; a bad filter is one line and exit 1', () => {
+    ok(['run', '--name', 'first', 'busybox', 'true']);
+    ok(['run', '--name', 'second', 'busybox', 'true']);
+    expect(ok(['ps', '-l', '--format', '{{.Names}}'])).toBe('second\n');
+    expect(ok(['ps', '-n', '2', '--format', '{{.Names}}'])).toBe('second\nfirst\n');
+    const bad = box.tbox(['ps', '--filter', 'colour=red']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^tbox: invalid filter 'colour=red'/);
+    ok(['rm', 'first', 'second']);
+  });
+
+  it('logs --since and --until cut by the time of each line', async () => {
+    ok(['run', '-d', '--name', 'talker', 'busybox', 'sh', '-c', 'echo early; sleep 2; echo late; sleep 600']);
+    await eventually(() => box.tbox(['logs', 'talker']).stdout.includes('late'), 10_000);
+    expect(ok(['logs', '--since', '1s', 'talker'])).toBe('late\n');
+    expect(ok(['logs', '--until', '0s', 'talker'])).toBe('early\nlate\n');
+    expect(ok(['logs', '--until', '2000-01-01T00:00:00Z', 'talker'])).toBe('');
+    expect(box.tbox(['logs', '--since', 'yesterday', 'talker']).code).toBe(1);
+    ok(['rm', '-f', 'talker']);
+  });
+});
+
+describe('pause and unpause', () => {
+  it('freeze every process (freezer.state FROZEN), show (Paused), refuse exec, and thaw', () => {
+    const id = ok(['run', '-d', '--name', 'sleepy', 'busybox', 'sleep', '600']).trim();
+    const state = path.join('/sys/fs/cgroup/freezer', cgroupParent(), id, 'freezer.state');
+    ok(['pause', 'sleepy']);
+    expect(fs.readFileSync(state, 'utf8').trim()).toBe('FROZEN');
+    expect(ok(['ps', '--filter', 'name=sleepy', '--format', '{{.Status}}'])).toMatch(/^Up .* \(Paused\)\n$/);
+    expect(JSON.parse(ok(['inspect', 'sleepy']))[0].State).toMatchObject({ Status: 'paused', Paused: true, Running: true });
+    const exec = box.tbox(['exec', 'sleepy', 'true']);
+    expect(exec.code).toBe(1);
+    expect(exec.stderr).toMatch(/is paused, unpause the container before exec/);
+    expect(box.tbox(['pause', 'sleepy']).code).toBe(1);
+    ok(['unpause', 'sleepy']);
+    expect(fs.readFileSync(state, 'utf8').trim()).toBe('THAWED');
+    expect(ok(['exec', 'sleepy', 'echo', 'awake'])).toBe('awake\n');
+    // stop of a paused container thaws it, so the signal lands
+    ok(['pause', 'sleepy']);
+    ok(['stop', '-t', '1', 'sleepy']);
+    expect(ok(['ps', '-a', '--filter', 'name=sleepy', '--format', '{{.State}}'])).toBe('exited\n');
+    ok(['rm', 'sleepy']);
+  });
+});
+
+describe('cp, diff, export', () => {
+  it('copies in and out, keeps writes through a symlink that points out of the container inside it, and streams tars', () => {
+    ok([
+      'run',
+      '-d',
+      '--name',
+      'files',
+      'busybox',
+      'sh',
+      '-c',
+      'echo inner > /hello; mkdir /d; echo x > /d/f; ln -s / /escape; ln -s /etc /etclink; sleep 600',
+    ]);
+    const hostDir = path.join(work, 'host');
+    fs.mkdirSync(hostDir);
+    ok(['cp', 'files:/hello', path.join(work, 'hello.txt')]);
+    expect(fs.readFileSync(path.join(work, 'hello.txt'), 'utf8')).toBe('inner\n');
+    ok(['cp', 'files:/d', hostDir]);
+    expect(fs.readFileSync(path.join(hostDir, 'd', 'f'), 'utf8')).toBe('x\n');
+    // /escape -> / in the container: it resolves to the container's root, never the host's
+    fs.writeFileSync(path.join(work, 'planted'), 'planted\n');
+    ok(['cp', path.join(work, 'planted'), 'files:/escape/tmp/']);
+    expect(ok(['exec', 'files', 'cat', '/tmp/planted'])).toBe('planted\n');
+    expect(fs.existsSync('/tmp/planted')).toBe(false);
+    ok(['cp', 'files:/etclink/hostname', path.join(work, 'their-hostname')]);
+    expect(fs.readFileSync(path.join(work, 'their-hostname'), 'utf8')).toBe(ok(['exec', 'files', 'hostname']));
+    // a tar stream out and back in
+    const tarOut = run('sh', ['-c', `${process.execPath} ${path.join('dist', 'cli.js')} cp files:/d - | tar -t`], {
+      env: box.env,
+      cwd: process.cwd(),
+    });
+    expect(tarOut.stdout.split('\n').sort()).toEqual(['', 'd/', 'd/f']);
+    const tarFile = path.join(work, 'in.tar');
+    run('tar', ['-C', work, '-cf', tarFile, 'planted']);
+    ok(['cp', '-', 'files:/d'], fs.readFileSync(tarFile, 'latin1'));
+    expect(ok(['exec', 'files', 'cat', '/d/planted'])).toBe('planted\n');
+    expect(box.tbox(['cp', 'files:/nope', work]).code).toBe(1);
+    const diff = ok(['diff', 'files']).trim().split('\n');
+    expect(diff).toEqual(expect.arrayContaining(['A /hello', 'A /d', 'A /d/f', 'A /escape', 'C /tmp', 'A /tmp/planted']));
+    expect(diff).not.toContain('A /etc/hostname');
+    const exported = path.join(work, 'export.tar');
+    ok(['export', '-o', exported, 'files']);
+    expect(run('tar', ['-tf', exported]).stdout.split('\n')).toEqual(expect.arrayContaining(['hello', 'bin/busybox']));
+    // the container runs on, thawed
+    expect(ok(['exec', 'files', 'echo', 'still'])).toBe('still\n');
+    ok(['rm', '-f', 'files']);
+  });
+});
+
+describe('commit, history, save and load', () => {
+  it('commits a container as a new image that runs, with its history', () => {
+    ok(['run', '--name', 'tocommit', 'busybox', 'sh', '-c', 'echo committed > /made; rm /bin/vi']);
+    const id = ok(['commit', '-m', 'made a file', '--change', 'CMD ["cat", "/made"]', 'tocommit', 'committed:1']).trim();
+    expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(ok(['run', '--rm', 'committed:1'])).toBe('committed\n');
+    expect(box.tbox(['run', '--rm', 'committed:1', 'ls', '/bin/vi']).code).not.toBe(0);
+    const history = ok(['history', '--format', '{{.Comment}}|{{.CreatedBy}}', 'committed:1']).split('\n');
+    expect(history[0]).toMatch(/^made a file\|sh -c echo committed/);
+    ok(['rm', 'tocommit']);
+  });
+
+  it('save writes an archive that tbox load reads into a fresh root, and podman load too', () => {
+    const archive = path.join(work, 'saved.tar');
+    ok(['save', '-o', archive, 'committed:1']);
+    const names = run('tar', ['-tf', archive]).stdout.split('\n');
+    expect(names).toEqual(expect.arrayContaining(['manifest.json', 'index.json', 'oci-layout']));
+    const fresh = makeSandbox();
+    try {
+      const loaded = fresh.tbox(['load', '-i', archive]);
+      expect(loaded.stderr).toBe('');
+      expect(loaded.stdout).toContain('committed:1');
+      expect(fresh.tbox(['run', '--rm', '--network', 'none', 'committed:1']).stdout).toBe('committed\n');
+    } finally {
+      fresh.cleanup();
+    }
+    const store = path.join(work, 'podman');
+    const podman = run('podman', [
+      '--root',
+      `${store}/root`,
+      '--runroot',
+      `${store}/run`,
+      '--storage-driver',
+      'vfs',
+      'load',
+      '-i',
+      archive,
+    ]);
+    expect(podman.stderr + podman.stdout).toMatch(/Loaded image.*committed:1/);
+    run('podman', ['--root', `${store}/root`, '--runroot', `${store}/run`, '--storage-driver', 'vfs', 'system', 'reset', '-f']);
+  });
+});
+
+describe('compose', () => {
+  it('up -d starts the services in order on the project network, they ping by name, and down leaves nothing', async () => {
+    const file = path.join(work, 'compose.yaml');
+    fs.writeFileSync(
+      file,
+      [
+        'name: pingpair',
+        'services:',
+        '  one:',
+        '    image: busybox',
+        '    command: sleep 600',
+        '    volumes: [data:/data]',
+        '  two:',
+        '    image: busybox',
+        '    command: ["sh", "-c", "ping -c 2 -W 2 one && echo PONG; sleep 600"]',
+        '    depends_on: [one]',
+        '    environment:',
+        '      GREETING: hello',
+        'volumes:',
+        '  data: {}',
+        '',
+      ].join('\n'),
+    );
+    const up = ok(['compose', '-f', file, 'up', '-d']);
+    expect(up).toMatch(
+      /Network pingpair_default {2}Created[\s\S]*Container pingpair_one_1 {2}Started[\s\S]*Container pingpair_two_1 {2}Started/,
+    );
+    expect(ok(['compose', '-f', file, 'ps', '--format', '{{.Service}} {{.State}}'])).toBe('two running\none running\n');
+    await eventually(() => box.tbox(['compose', '-f', file, 'logs', 'two']).stdout.includes('PONG'), 15_000);
+    expect(ok(['compose', '-f', file, 'exec', 'two', 'sh', '-c', 'echo $GREETING; ping -c 1 -W 2 one >/dev/null && echo reached'])).toBe(
+      'hello\nreached\n',
+    );
+    const down = ok(['compose', '-f', file, 'down', '-v']);
+    expect(down).toMatch(
+      /Container pingpair_two_1 {2}Removed[\s\S]*Container pingpair_one_1 {2}Removed[\s\S]*Network pingpair_default {2}Removed[\s\S]*Volume pingpair_data {2}Removed/,
+    );
+    expect(ok(['ps', '-aq'])).toBe('');
+    expect(ok(['network', 'ls', '--format', '{{.Name}}'])).not.toContain('pingpair');
+    expect(ok(['volume', 'ls', '-q'])).not.toContain('pingpair');
+  });
+
+  it('refuses what it does not run, in one line', () => {
+    const file = path.join(work, 'bad.yaml');
+    fs.writeFileSync(file, 'services:\n  web:\n    build: .\n');
+    const r = box.tbox(['compose', '-f', file, 'up', '-d']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('tbox: compose file: services.web.build is not supported by tbox\n');
+    fs.writeFileSync(file, 'services:\n  a:\n    image: busybox\n    depends_on: [b]\n  b:\n    image: busybox\n    depends_on: [a]\n');
+    expect(box.tbox(['compose', '-f', file, 'up', '-d']).stderr).toMatch(/depends_on has a cycle/);
+    expect(ok(['ps', '-aq'])).toBe('');
+  });
+});
+
+describe('Docker habits', () => {
+  it('management syntax runs the same code as the short forms', () => {
+    expect(ok(['container', 'ls', '-a', '--format', '{{.Names}}'])).toBe(ok(['ps', '-a', '--format', '{{.Names}}']));
+    expect(ok(['image', 'ls', '-q'])).toBe(ok(['images', '-q']));
+    const platform = box.tbox(['run', '--rm', '--platform', 'linux/arm64', 'busybox', 'true']);
+    expect(platform.code).toBe(125);
+    expect(platform.stderr).toMatch(/^tbox: image platform "linux\/arm64" is not supported/);
+  });
+
+  it('--stop-signal reaches pid 1 first, and --label shows in inspect', () => {
+    ok([
+      'run',
+      '-d',
+      '--name',
+      'trapper',
+      '--stop-signal',
+      'USR1',
+      '--label',
+      'a=b',
+      'busybox',
+      'sh',
+      '-c',
+      "trap 'echo got USR1; exit 0' USR1; while :; do sleep 0.1; done",
+    ]);
+    ok(['stop', 'trapper']);
+    expect(ok(['logs', 'trapper'])).toBe('got USR1\n');
+    expect(ok(['inspect', '-f', '{{.Config.StopSignal}} {{index .Config.Labels "a"}} {{.State.ExitCode}}', 'trapper'])).toBe('USR1 b 0\n');
+    ok(['rm', 'trapper']);
+  });
+});
