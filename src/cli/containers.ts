@@ -356,6 +356,7 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
       const { findContainer } = await import('../state/containers.js');
       const { inspectContainer } = await import('../container/inspect.js');
       const { lookupImage } = await import('../image/store.js');
+      const { inspectImage } = await import('../image/inspect.js');
       const { NotFoundError } = await import('../errors.js');
       reconcile();
       const out: unknown[] = [];
@@ -366,7 +367,7 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
         } catch (err) {
           if (!(err instanceof NotFoundError)) throw err;
           const image = lookupImage(ref);
-          if (image) out.push({ Id: image.id, RepoTags: image.tags, Created: image.createdAt, Size: image.size, ...image.config });
+          if (image) out.push(inspectImage(image));
           // exit 1, as docker inspect gives for a name it does not know
           else failed = new NotFoundError(`No such object: ${ref}`, 1);
         }

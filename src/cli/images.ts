@@ -1,42 +1,54 @@
 import type { Command } from 'commander';
 import { confirm } from './confirm.js';
 import { forEachName } from './each.js';
-import { ago, humanSize, printRecords, truncate } from './format.js';
+import { ago, humanSize, printRecords, renderTemplate, truncate } from './format.js';
 
 /** The image commands that have a short form (images, pull, rmi, ...): registered on the program and on `image`. */
 export function registerImageCommands(program: Command, setExit: (code: number) => void): void {
   program
     .command('images')
     .description('List images')
+    .argument('[repository[:tag]]', 'only this repository (and tag)')
     .option('-q, --quiet', 'only show image ids', false)
     .option('--no-trunc', "don't truncate output")
+    .option('--digests', 'show digests', false)
+    .option('-f, --filter <key=value>', 'dangling=true|false, reference=PATTERN (repeatable)', (v: string, p: string[]) => [...p, v], [])
     .option('--format <format>', 'table, json, or a template like {{.ID}}')
-    .action(async (o) => {
-      const { listImages } = await import('../state/images.js');
+    .action(async (wanted: string | undefined, o) => {
+      const { listImages, digestsOf } = await import('../state/images.js');
       const { familiarTag } = await import('../image/store.js');
-      const records = listImages().flatMap((img) => {
-        const id = o.trunc === false ? img.id : img.id.replace(/^sha256:/, '').slice(0, 12);
-        const tags = img.tags.length > 0 ? img.tags.map(familiarTag) : ['<none>:<none>'];
-        return tags.map((t) => {
-          const colon = t.lastIndexOf(':');
-          return {
-            Repository: t.slice(0, colon),
-            Tag: t.slice(colon + 1),
-            ID: id,
-            CreatedAt: img.createdAt,
-            CreatedSince: ago(img.createdAt),
-            Size: humanSize(img.size),
-          };
-        });
-      });
+      const { imageRowFilter } = await import('../image/list-filter.js');
+      const { familiarName } = await import('../image/reference.js');
+      const keep = imageRowFilter(wanted, o.filter);
+      const records = listImages()
+        .flatMap((img) => {
+          const id = o.trunc === false ? img.id : img.id.replace(/^sha256:/, '').slice(0, 12);
+          const tags = img.tags.length > 0 ? img.tags.map(familiarTag) : ['<none>:<none>'];
+          return tags.map((t) => {
+            const colon = t.lastIndexOf(':');
+            const repository = t.slice(0, colon);
+            const digest = digestsOf(img.id).find((d) => familiarName(d.repository) === repository)?.digest;
+            return {
+              Repository: repository,
+              Tag: t.slice(colon + 1),
+              Digest: digest ?? '<none>',
+              ID: id,
+              CreatedAt: img.createdAt,
+              CreatedSince: ago(img.createdAt),
+              Size: humanSize(img.size),
+            };
+          });
+        })
+        .filter(keep);
       if (o.quiet) {
         for (const id of new Set(records.map((r) => r.ID))) process.stdout.write(`${id}\n`);
         return;
       }
+      const digest: [string[], string[]] = o.digests ? [['DIGEST'], ['Digest']] : [[], []];
       printRecords(
         o.format,
-        ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'],
-        ['Repository', 'Tag', 'ID', 'CreatedSince', 'Size'],
+        ['REPOSITORY', 'TAG', ...digest[0], 'IMAGE ID', 'CREATED', 'SIZE'],
+        ['Repository', 'Tag', ...digest[1], 'ID', 'CreatedSince', 'Size'],
         records,
       );
     });
@@ -69,6 +81,15 @@ export function registerImageCommands(program: Command, setExit: (code: number) 
       await pullImage(name);
       const ref = parseReference(name);
       process.stdout.write(`${ref.repository}${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}\n`);
+    });
+
+  program
+    .command('push')
+    .description('Upload an image to a registry (credentials from ~/.docker/config.json, as pull)')
+    .argument('<name>', 'REGISTRY/NAME[:TAG]')
+    .action(async (name: string) => {
+      const { pushImage } = await import('../image/registry/push.js');
+      await pushImage(name, (line) => process.stdout.write(`${line}\n`));
     });
 
   program
@@ -146,6 +167,24 @@ export function registerImageCommands(program: Command, setExit: (code: number) 
 
 /** What only `tbox image ...` has: prune, inspect. */
 export function registerImageGroupCommands(image: Command): void {
+  image
+    .command('inspect')
+    .description('Show images as JSON, in the shape docker image inspect has')
+    .argument('<image...>')
+    .option('-f, --format <template>', 'a template like {{.Os}}/{{.Architecture}}')
+    .action(async (refs: string[], o) => {
+      const { lookupImage } = await import('../image/store.js');
+      const { inspectImage } = await import('../image/inspect.js');
+      const { NotFoundError } = await import('../errors.js');
+      const out = refs.map((ref) => {
+        const img = lookupImage(ref);
+        if (!img) throw new NotFoundError(`No such image: ${ref}`);
+        return inspectImage(img);
+      });
+      if (o.format) for (const item of out) process.stdout.write(`${renderTemplate(o.format, item)}\n`);
+      else process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+    });
+
   image
     .command('prune')
     .description('Remove images no container uses: untagged ones, or all with -a')

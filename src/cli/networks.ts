@@ -91,6 +91,43 @@ export function registerNetworkCommands(program: Command, setExit: (code: number
     });
 
   network
+    .command('connect')
+    .description('Connect a container to a network: a running one gets another interface (eth1, ...) at once')
+    .argument('<network>')
+    .argument('<container>')
+    .option('--ip <address>', 'IPv4 address on that network')
+    .option('--alias <name>', 'another name peers on that network reach it by (repeatable)', collect, [])
+    .action(async (network: string, container: string, o) => {
+      const { connectContainer } = await import('../container/connect.js');
+      connectContainer(container, network, { ip: o.ip, aliases: o.alias });
+    });
+
+  network
+    .command('disconnect')
+    .description('Disconnect a container from a network it was connected to')
+    .argument('<network>')
+    .argument('<container>')
+    .option('-f, --force', 'accepted for Docker compatibility', false)
+    .action(async (network: string, container: string) => {
+      const { disconnectContainer } = await import('../container/connect.js');
+      disconnectContainer(container, network);
+    });
+
+  network
+    .command('prune')
+    .description('Remove user networks no container uses')
+    .option('-f, --force', 'do not ask', false)
+    .action(async (o) => {
+      const { confirm } = await import('./confirm.js');
+      if (!o.force && !(await confirm('WARNING! This will remove all custom networks not used by at least one container.'))) return;
+      const { reconcile } = await import('../container/reconcile.js');
+      const { pruneNetworks } = await import('../network/networks.js');
+      reconcile();
+      const removed = pruneNetworks();
+      if (removed.length) process.stdout.write(`Deleted Networks:\n${removed.join('\n')}\n`);
+    });
+
+  network
     .command('inspect')
     .description("Show a network as JSON: subnet, gateway, bridge, and each container's IP, MAC and veth")
     .argument('<network...>')

@@ -10,7 +10,7 @@ import { renderTemplate } from './format.js';
 import { registerContainerCommands } from './containers.js';
 import { registerImageCommands, registerImageGroupCommands } from './images.js';
 import { registerNetworkCommands } from './networks.js';
-import { registerSystemCommands } from './system.js';
+import { registerInfoCommand, registerSystemCommands } from './system.js';
 import { registerStatsCommands } from './stats.js';
 import { registerVolumeCommands } from './volumes.js';
 import { registerDiagnoseCommands } from './diagnose.js';
@@ -119,6 +119,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   registerNetworkCommands(program, setExit);
   registerSystemCommands(program, setExit);
+  registerInfoCommand(program);
   registerVolumeCommands(program, setExit);
   registerDiagnoseCommands(program, setExit);
   registerComposeCommands(program, setExit);

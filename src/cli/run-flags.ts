@@ -52,7 +52,9 @@ export function addRunOptions(cmd: Command): Command {
       .option('-l, --label <KEY=VAL>', 'set a label on the container (repeatable)', collect, [])
       .option('--stop-signal <signal>', 'the signal tbox stop sends first', 'SIGTERM')
       .option('--stop-timeout <seconds>', 'seconds tbox stop waits before SIGKILL')
-      .option('--platform <os/arch>', 'only linux/amd64 here'),
+      .option('--platform <os/arch>', 'only linux/amd64 here')
+      .option('--ulimit <name=soft[:hard]>', 'a process limit, e.g. nofile=1024:2048 (repeatable)', collect, [])
+      .option('--init', 'run a tiny init as pid 1 that passes signals on and reaps orphans', false),
   );
 }
 
@@ -87,6 +89,8 @@ export async function runOptions(image: string, cmd: string[], o: OptionValues):
     resources: resourceFlags(o),
     labels: o.label,
     stopSignal: o.stopSignal,
+    ulimit: o.ulimit,
+    init: o.init,
     stopTimeout: o.stopTimeout === undefined ? undefined : Number(o.stopTimeout),
     publish: o.publish,
     publishAll: o.publishAll,

@@ -1,7 +1,106 @@
 import type { Command } from 'commander';
+import { humanSize, printRecords, renderTemplate } from './format.js';
+
+/** `tbox info` and `tbox system info`: counts, storage, cgroups and the host, as `docker info` shows them. */
+async function systemInfo() {
+  const os = await import('node:os');
+  const { reconcile } = await import('../container/reconcile.js');
+  const { listContainers } = await import('../state/containers.js');
+  const { listImages } = await import('../state/images.js');
+  const { dataRoot } = await import('../paths.js');
+  const { versionInfo } = await import('./version.js');
+  reconcile();
+  const containers = listContainers();
+  const v = versionInfo();
+  const running = containers.filter((c) => c.state === 'running');
+  return {
+    Containers: containers.length,
+    ContainersRunning: running.filter((c) => !c.paused).length,
+    ContainersPaused: running.filter((c) => c.paused).length,
+    ContainersStopped: containers.length - running.length,
+    Images: listImages().length,
+    Driver: 'overlay2',
+    CgroupDriver: 'cgroupfs',
+    CgroupVersion: v.Runtime.CgroupVersion,
+    KernelVersion: v.Runtime.KernelVersion,
+    OperatingSystem: os.version(),
+    OSType: 'linux',
+    Architecture: os.machine(),
+    NCPU: os.cpus().length,
+    MemTotal: os.totalmem(),
+    Name: os.hostname(),
+    ServerVersion: v.Client.Version,
+    DockerRootDir: dataRoot(),
+    Runtime: v.Runtime.Name,
+    Firewall: v.Runtime.Firewall,
+  };
+}
+
+function infoText(i: Awaited<ReturnType<typeof systemInfo>>): string {
+  return [
+    'Server:',
+    ` Containers: ${i.Containers}`,
+    `  Running: ${i.ContainersRunning}`,
+    `  Paused: ${i.ContainersPaused}`,
+    `  Stopped: ${i.ContainersStopped}`,
+    ` Images: ${i.Images}`,
+    ` Server Version: tbox ${i.ServerVersion}`,
+    ` Storage Driver: ${i.Driver}`,
+    ` Cgroup Driver: ${i.CgroupDriver}`,
+    ` Cgroup Version: ${i.CgroupVersion}`,
+    ` Runtime: ${i.Runtime}`,
+    ` Firewall: ${i.Firewall}`,
+    ` Kernel Version: ${i.KernelVersion}`,
+    ` Operating System: ${i.OperatingSystem}`,
+    ` OSType: ${i.OSType}`,
+    ` Architecture: ${i.Architecture}`,
+    ` CPUs: ${i.NCPU}`,
+    ` Total Memory: ${humanSize(i.MemTotal)}`,
+    ` Name: ${i.Name}`,
+    ` Docker Root Dir: ${i.DockerRootDir}`,
+    '',
+  ].join('\n');
+}
+
+/** `tbox info`, also registered at the top level as Docker has it. */
+export function registerInfoCommand(parent: Command): void {
+  parent
+    .command('info')
+    .description('Show what tbox holds and what it runs on')
+    .option('-f, --format <template>', 'a template like {{.ContainersRunning}}, or json')
+    .action(async (o) => {
+      const info = await systemInfo();
+      process.stdout.write(
+        o.format === 'json' ? `${JSON.stringify(info)}\n` : o.format ? `${renderTemplate(o.format, info)}\n` : infoText(info),
+      );
+    });
+}
 
 export function registerSystemCommands(program: Command, setExit: (code: number) => void): void {
   const system = program.command('system').description('Manage tbox itself');
+  registerInfoCommand(system);
+
+  system
+    .command('df')
+    .description('Show the disk space images, containers and volumes take')
+    .option('--format <format>', 'table, json, or a template like {{.Type}}')
+    .action(async (o) => {
+      const { reconcile } = await import('../container/reconcile.js');
+      const { diskUsage } = await import('../diagnose/disk-usage.js');
+      reconcile();
+      const percent = (r: { Size: number; Reclaimable: number }) => (r.Size ? ` (${Math.round((r.Reclaimable / r.Size) * 100)}%)` : '');
+      const records = diskUsage().map((r) => ({
+        ...r,
+        Size: humanSize(r.Size),
+        Reclaimable: `${humanSize(r.Reclaimable)}${percent(r)}`,
+      }));
+      printRecords(
+        o.format,
+        ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'],
+        ['Type', 'TotalCount', 'Active', 'Size', 'Reclaimable'],
+        records,
+      );
+    });
   system
     .command('reconcile')
     .description('Record exited containers, release what they held, and apply --restart policies (run by the monitor on exit)')

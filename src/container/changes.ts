@@ -50,7 +50,10 @@ function isSymlink(p: string): boolean {
 }
 
 /** Bytes the container wrote (its upper directory), for ps -s and system df. */
-export function upperSize(id: string): number {
+export const upperSize = (id: string) => treeSize(path.join(containerDir(id), 'upper'));
+
+/** Bytes in the regular files below dir, links not followed. */
+export function treeSize(root: string): number {
   let total = 0;
   const walk = (dir: string) => {
     let names: string[];
@@ -65,6 +68,6 @@ export function upperSize(id: string): number {
       else if (st.isFile()) total += st.size;
     }
   };
-  walk(path.join(containerDir(id), 'upper'));
+  walk(root);
   return total;
 }

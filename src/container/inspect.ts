@@ -5,18 +5,40 @@ import { containerEndpoint } from '../network/attach.js';
 import { parseRestartPolicy } from './restart-policy.js';
 import { formatIp, parseCidr } from '../network/ipv4.js';
 import { bindingsOf, hostIpOf } from '../state/ports.js';
+import { leasesOfContainer, networkByName, type LeaseRecord, type NetworkRecord } from '../state/networks.js';
+
+const EMPTY_ENDPOINT = { NetworkID: '', IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', HostVeth: '', Bridge: '' };
+
+function endpointOf(network: NetworkRecord, lease: LeaseRecord) {
+  return {
+    NetworkID: network.id,
+    IPAddress: formatIp(lease.address),
+    IPPrefixLen: parseCidr(network.subnet).prefix,
+    Gateway: network.gateway,
+    MacAddress: lease.mac,
+    HostVeth: lease.hostVeth,
+    Bridge: network.bridge,
+  };
+}
+
+/** The networks joined by connect: each with its lease while running, empty values while stopped. */
+function connectedNetworks(c: ContainerRecord) {
+  const leases = leasesOfContainer(c.id);
+  return Object.fromEntries(
+    (c.spec.connections ?? []).map((conn) => {
+      const network = networkByName(conn.network);
+      const lease = network && leases.find((l) => l.networkId === network.id);
+      return [
+        conn.network,
+        network && lease ? { ...endpointOf(network, lease), Aliases: conn.aliases } : { ...EMPTY_ENDPOINT, Aliases: conn.aliases },
+      ];
+    }),
+  );
+}
 
 function networkSettings(c: ContainerRecord) {
   const ep = containerEndpoint(c.id);
-  const endpoint = ep && {
-    NetworkID: ep.network.id,
-    IPAddress: formatIp(ep.lease.address),
-    IPPrefixLen: parseCidr(ep.network.subnet).prefix,
-    Gateway: ep.network.gateway,
-    MacAddress: ep.lease.mac,
-    HostVeth: ep.lease.hostVeth,
-    Bridge: ep.network.bridge,
-  };
+  const endpoint = ep && endpointOf(ep.network, ep.lease);
   return {
     Bridge: ep?.network.bridge ?? '',
     SandboxKey: c.state === 'running' && c.pid ? `/proc/${c.pid}/ns/net` : '',
@@ -25,9 +47,7 @@ function networkSettings(c: ContainerRecord) {
     Gateway: endpoint?.Gateway ?? '',
     MacAddress: endpoint?.MacAddress ?? '',
     // A stopped container keeps its network entry, with empty values, as in Docker: templates over it still work.
-    Networks: {
-      [c.spec.network]: endpoint ?? { NetworkID: '', IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', HostVeth: '', Bridge: '' },
-    },
+    Networks: { [c.spec.network]: endpoint ?? EMPTY_ENDPOINT, ...connectedNetworks(c) },
     Ports: portsSettings(c),
   };
 }

@@ -86,6 +86,7 @@ export function processConfinementArgs(id: string, spec: OciSpec): string[] {
     '--caps',
     masks,
     ...(spec.process.noNewPrivileges ? ['--no-new-privs'] : []),
+    ...(spec.process.rlimits ?? []).flatMap((r) => ['--rlimit', `${r.type}:${r.soft}:${r.hard}`]),
     // writeOciSpec put the rules beside config.json
     ...(spec.linux.seccomp ? ['--seccomp', seccompRulesPath(id)] : []),
   ];
@@ -97,6 +98,7 @@ function confinementArgs(id: string, spec: OciSpec): string[] {
     ...processConfinementArgs(id, spec),
     ...spec.linux.maskedPaths.flatMap((p) => ['--mask', p]),
     ...spec.linux.readonlyPaths.flatMap((p) => ['--readonly', p]),
+    ...(spec.annotations['io.tbox.init'] === 'true' ? ['--init'] : []),
   ];
 }
 

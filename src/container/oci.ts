@@ -25,6 +25,12 @@ export interface OciMount {
 /** linux.devices entries; hostPath (tbox's) is the host node bound in. */
 export type OciDevice = ContainerDevice;
 
+export interface OciRlimit {
+  type: string;
+  soft: number;
+  hard: number;
+}
+
 export interface OciSpec {
   ociVersion: string;
   process: {
@@ -35,6 +41,8 @@ export interface OciSpec {
     cwd: string;
     capabilities: { bounding: string[]; effective: string[]; permitted: string[]; inheritable: string[]; ambient: string[] };
     noNewPrivileges: boolean;
+    /** --ulimit */
+    rlimits?: OciRlimit[];
   };
   root: { path: string; readonly: boolean };
   hostname: string;
@@ -152,6 +160,7 @@ export function buildOciSpec(c: ContainerRecord, user: ProcessUser | undefined):
       // Docker: root gets the set in bounding, effective and permitted; another user only the bounding set.
       capabilities: { bounding: caps, effective: root ? caps : [], permitted: root ? caps : [], inheritable: [], ambient: [] },
       noNewPrivileges: sec.noNewPrivileges,
+      ...(c.spec.ulimits?.length ? { rlimits: c.spec.ulimits } : {}),
     },
     root: { path: path.join(dir, 'rootfs'), readonly: c.spec.readOnly ?? false },
     hostname: c.spec.hostname,
@@ -167,7 +176,12 @@ export function buildOciSpec(c: ContainerRecord, user: ProcessUser | undefined):
       resources: c.spec.resources ?? parseResources({}),
       cgroupsPath: `/${cgroupParent()}/${c.id}`,
     },
-    annotations: { 'org.opencontainers.image.ref.name': c.imageRef, 'io.tbox.name': c.name },
+    // --init is no OCI field: runc's users put an init in args; tbox's shim is it, when this says so
+    annotations: {
+      'org.opencontainers.image.ref.name': c.imageRef,
+      'io.tbox.name': c.name,
+      ...(c.spec.init ? { 'io.tbox.init': 'true' } : {}),
+    },
   };
 }
 

@@ -40,6 +40,7 @@ import { writeEtcFiles, hostHostname } from './etc-files.js';
 import { launch, detach, type Launched } from './launch.js';
 import { finalizeExit, reconcile } from './reconcile.js';
 import { destroyContainer } from './remove.js';
+import { attachConnections } from './connect.js';
 import { resolveMounts, type MountFlags } from './mounts.js';
 import { ensureVolumeDir, removeAnonymousVolumes } from '../volume/volumes.js';
 
@@ -169,6 +170,7 @@ async function startContainer(c: ContainerRecord, image: ImageRecord, detached: 
       try {
         attachToBridge(net, lease, launched.pid, { hairpin: ports.length > 0 });
         if (ports.length) firewall().setupPortForward({ containerId: c.id, containerIp: leaseIp(lease), bridge: net.bridge, ports });
+        attachConnections({ ...c, pid: launched.pid });
       } catch (err) {
         launched.abort();
         await launched.exited;

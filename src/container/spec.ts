@@ -52,6 +52,42 @@ export interface RunFlags {
   labels?: string[];
   stopSignal?: string;
   stopTimeout?: number;
+  ulimit?: string[];
+  init?: boolean;
+}
+
+/** Docker's --ulimit names, as RLIMIT_ types. */
+const ULIMITS = [
+  'core',
+  'cpu',
+  'data',
+  'fsize',
+  'locks',
+  'memlock',
+  'msgqueue',
+  'nice',
+  'nofile',
+  'nproc',
+  'rss',
+  'rtprio',
+  'rttime',
+  'sigpending',
+  'stack',
+];
+
+/** --ulimit NAME=SOFT[:HARD], -1 for unlimited; the soft limit may not pass the hard one. */
+export function parseUlimits(flags: string[]): { type: string; soft: number; hard: number }[] {
+  return flags.map((flag) => {
+    const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(flag);
+    if (!m || !ULIMITS.includes(m[1]!)) {
+      throw new InvalidArgumentError(`invalid --ulimit "${flag}": NAME=SOFT[:HARD], NAME one of ${ULIMITS.join(', ')}`);
+    }
+    const soft = Number(m[2]);
+    const hard = m[3] === undefined ? soft : Number(m[3]);
+    const limit = (n: number) => (n < 0 ? Infinity : n);
+    if (limit(soft) > limit(hard)) throw new InvalidArgumentError(`invalid --ulimit "${flag}": the soft limit is above the hard one`);
+    return { type: `RLIMIT_${m[1]!.toUpperCase()}`, soft, hard };
+  });
 }
 
 /** The image's labels, then --label, later ones winning (as Docker merges them). */
@@ -210,6 +246,8 @@ export function buildSpec(image: ImageRecord, flags: RunFlags): ContainerSpec {
     mounts: flags.mounts ?? [],
     readOnly: flags.readOnly ?? false,
     labels: mergeLabels(cfg.Labels, flags.labels ?? []),
+    ulimits: parseUlimits(flags.ulimit ?? []),
+    init: flags.init ?? false,
     stopSignal: stopSignalOf(flags.stopSignal, cfg.StopSignal),
     ...(flags.stopTimeout !== undefined ? { stopTimeout: stopTimeoutOf(flags.stopTimeout) } : {}),
     ...nameFlags(flags),

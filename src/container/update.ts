@@ -1,6 +1,6 @@
 /** `tbox update`: change a container's limits, now if it runs and for its next start. */
 import { InvalidArgumentError } from '../errors.js';
-import { findContainer, setResources } from '../state/containers.js';
+import { findContainer, updateSpec } from '../state/containers.js';
 import { cgroupOf } from './cgroups/cgroup.js';
 import { parseResources, type ResourceFlags } from './cgroups/resources.js';
 import { isRunning, reconcile } from './reconcile.js';
@@ -18,5 +18,5 @@ export function updateContainer(ref: string, flags: ResourceFlags): void {
     pids: change.pids ?? current.pids,
   };
   if (isRunning(c)) cgroupOf(c.id).update(next);
-  setResources(c.id, next);
+  updateSpec(c.id, { resources: next });
 }

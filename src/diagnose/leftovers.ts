@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ipJson, run, removeKernelDir } from '../host/command.js';
 import { containerDir, stateDir } from '../paths.js';
 import { listContainers } from '../state/containers.js';
-import { listNetworks, leaseOf } from '../state/networks.js';
+import { listNetworks, leasesOfContainer } from '../state/networks.js';
 import { allBindings } from '../state/ports.js';
 import { deleteBridge, ownedBridges } from '../network/bridge.js';
 import { chainPrefix, firewall } from '../network/firewall/firewall.js';
@@ -48,9 +48,10 @@ export function findLeftovers(): Leftover[] {
   const bridges = ownedBridges();
   const out: Leftover[] = [];
   for (const l of linksWithMaster()) {
-    if (!l.master || !bridges.includes(l.master) || !/^tb[0-9a-f]{10}$/.test(l.ifname)) continue;
-    const owner = [...containers.keys()].find((id) => l.ifname === `tb${id.slice(0, 10)}`);
-    if (!owner || !leaseOf(owner)) out.push({ kind: 'veth', name: l.ifname, fix: `ip link del ${l.ifname}` });
+    if (!l.master || !bridges.includes(l.master) || !/^tb[0-9a-f]{10}(n\d+)?$/.test(l.ifname)) continue;
+    const owner = [...containers.keys()].find((id) => l.ifname.startsWith(`tb${id.slice(0, 10)}`));
+    if (!owner || !leasesOfContainer(owner).some((x) => x.hostVeth === l.ifname))
+      out.push({ kind: 'veth', name: l.ifname, fix: `ip link del ${l.ifname}` });
   }
   for (const b of bridges) {
     if (!networks.some((n) => n.bridge === b)) out.push({ kind: 'bridge', name: b, fix: `ip link del ${b}` });

@@ -24,16 +24,51 @@ function opaqueDirs(dir: string): Set<string> {
   return out;
 }
 
+/** An empty marker file with the time of what it stands for, so packing the same tree twice gives the same bytes. */
+function marker(file: string, like: fs.Stats): void {
+  fs.writeFileSync(file, '');
+  fs.utimesSync(file, like.mtime, like.mtime);
+}
+
+/**
+ * What node-tar is told of each entry: its own lstat, less what changes each
+ * time it is read or staged (atime, ctime, inode numbers, link counts), so a
+ * layer packs to the same tar and the same digest every time (push finds its
+ * layers already there). Hard links are stored as separate files.
+ */
+function steadyStats(root: string): Map<string, fs.Stats> {
+  const cache = new Map<string, fs.Stats>();
+  const walk = (dir: string) => {
+    for (const name of fs.readdirSync(dir)) {
+      const p = path.join(dir, name);
+      const st = fs.lstatSync(p);
+      const steady = Object.assign(Object.create(Object.getPrototypeOf(st) as object) as fs.Stats, st, {
+        atime: st.mtime,
+        ctime: st.mtime,
+        atimeMs: st.mtimeMs,
+        ctimeMs: st.mtimeMs,
+        dev: 0,
+        ino: 0,
+        nlink: 1,
+      });
+      cache.set(p, steady);
+      if (st.isDirectory()) walk(p);
+    }
+  };
+  walk(root);
+  return cache;
+}
+
 function stage(src: string, dest: string, rel: string, opaque: Set<string>): void {
   for (const name of fs.readdirSync(path.join(src, rel)).sort()) {
     const r = path.join(rel, name);
     const from = path.join(src, r);
     const st = fs.lstatSync(from);
     const to = path.join(dest, r);
-    if (isWhiteout(st)) fs.writeFileSync(path.join(dest, rel, `.wh.${name}`), '');
+    if (isWhiteout(st)) marker(path.join(dest, rel, `.wh.${name}`), st);
     else if (st.isDirectory()) {
       fs.mkdirSync(to);
-      if (opaque.has(r)) fs.writeFileSync(path.join(to, '.wh..wh..opq'), '');
+      if (opaque.has(r)) marker(path.join(to, '.wh..wh..opq'), st);
       stage(src, dest, r, opaque);
       fs.chownSync(to, st.uid, st.gid);
       fs.chmodSync(to, st.mode & 0o7777);
@@ -41,6 +76,7 @@ function stage(src: string, dest: string, rel: string, opaque: Set<string>): voi
     } else if (st.isSymbolicLink()) {
       fs.symlinkSync(fs.readlinkSync(from), to);
       fs.lchownSync(to, st.uid, st.gid);
+      fs.lutimesSync(to, st.mtime, st.mtime);
     } else if (st.isFile()) fs.linkSync(from, to);
     // fifos, sockets and other devices are not carried into an image
   }
@@ -55,7 +91,7 @@ export async function packLayer(dir: string, out: string): Promise<{ diffId: str
     stage(dir, staging, '', opaqueDirs(dir));
     const entries = fs.readdirSync(staging).sort();
     if (entries.length === 0) fs.writeFileSync(out, Buffer.alloc(1024));
-    else await tar.c({ cwd: staging, file: out, portable: false, noDirRecurse: false }, entries);
+    else await tar.c({ cwd: staging, file: out, statCache: steadyStats(staging) }, entries);
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }

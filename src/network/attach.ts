@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { ipBatch, run } from '../host/command.js';
 import { teardown } from '../errors.js';
-import { leaseOf, networkById, type LeaseRecord, type NetworkRecord } from '../state/networks.js';
+import { leaseOf, leasesOfContainer, networkById, type LeaseRecord, type NetworkRecord } from '../state/networks.js';
 import { ANY_ADDRESS, bindingsOf, releaseBindings } from '../state/ports.js';
 import { releaseLease } from './ipam.js';
 import { formatIp, parseCidr } from './ipv4.js';
@@ -20,15 +20,21 @@ import { refreshNetworkHosts } from './hosts.js';
  */
 export function attachToBridge(net: NetworkRecord, lease: LeaseRecord, netnsPid: number, opts: { hairpin: boolean }): void {
   const { prefix } = parseCidr(net.subnet);
+  const dev = lease.iface;
   try {
     ipBatch([
-      `link add ${lease.hostVeth} type veth peer name eth0 address ${lease.mac} netns ${netnsPid}`,
+      `link add ${lease.hostVeth} type veth peer name ${dev} address ${lease.mac} netns ${netnsPid}`,
       `link set ${lease.hostVeth} master ${net.bridge}`,
       ...(opts.hairpin ? [`link set ${lease.hostVeth} type bridge_slave hairpin on`] : []),
       `link set ${lease.hostVeth} up`,
     ]);
     ipBatch(
-      [`addr add ${formatIp(lease.address)}/${prefix} broadcast + dev eth0`, 'link set eth0 up', `route add default via ${net.gateway}`],
+      [
+        `addr add ${formatIp(lease.address)}/${prefix} broadcast + dev ${dev}`,
+        `link set ${dev} up`,
+        // the default route is the first network's; a connected one adds its subnet only
+        ...(dev === 'eth0' ? [`route add default via ${net.gateway}`] : []),
+      ],
       { netnsOf: netnsPid },
     );
   } catch (err) {
@@ -62,16 +68,18 @@ export function releaseContainerNetwork(containerId: string): void {
           },
         ]
       : []),
-    ...(lease
-      ? [
-          () => removeHostVeth(lease.hostVeth),
-          () => {
-            releaseLease(containerId);
-            // Its name stops resolving for the peers.
-            refreshNetworkHosts(lease.networkId);
-          },
-        ]
-      : []),
+    ...leasesOfContainer(containerId).flatMap((l) => [() => detachLease(l)]),
+  ]);
+}
+
+/** One network's veth and lease; its name stops resolving for the peers there. */
+export function detachLease(lease: LeaseRecord): void {
+  teardown([
+    () => removeHostVeth(lease.hostVeth),
+    () => {
+      releaseLease(lease.containerId, lease.networkId);
+      refreshNetworkHosts(lease.networkId);
+    },
   ]);
 }
 

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { write } from '../state/db.js';
 import { getContainer, type ContainerRecord } from '../state/containers.js';
-import { leasesOf, networkById } from '../state/networks.js';
+import { leasesOf, leasesOfContainer, networkById, type NetworkRecord } from '../state/networks.js';
 import { containerDir } from '../paths.js';
 import { formatIp } from './ipv4.js';
 
@@ -60,12 +60,18 @@ export function rewriteInPlace(file: string, text: string): void {
   }
 }
 
-const peerEntry = (c: ContainerRecord, ip: string): HostsEntry => ({ ip, names: [c.name, ...(c.spec.aliases ?? []), c.id.slice(0, 12)] });
+/** A peer's names on one network: its name, its aliases there (--network-alias, or connect --alias), its short id. */
+function peerEntry(c: ContainerRecord, ip: string, net: NetworkRecord): HostsEntry {
+  const primary = c.spec.network === net.name || c.spec.network === net.id;
+  const aliases = primary ? (c.spec.aliases ?? []) : (c.spec.connections?.find((x) => x.network === net.name)?.aliases ?? []);
+  return { ip, names: [c.name, ...aliases, c.id.slice(0, 12)] };
+}
 
 /**
- * Every member's /etc/hosts on this network, from the leases as they are now.
- * Under the database's write lock, so two starts at once cannot leave a file
- * written from the older view.
+ * Every member's /etc/hosts on this network, from the leases as they are now:
+ * a member on several user networks lists its peers on each. Under the
+ * database's write lock, so two starts at once cannot leave a file written
+ * from the older view.
  */
 export function refreshNetworkHosts(networkId: string): void {
   // The default network keeps no names: no write lock on the path of every bridge run.
@@ -73,13 +79,23 @@ export function refreshNetworkHosts(networkId: string): void {
   write((db) => {
     const net = networkById(networkId, db);
     if (!net || net.isDefault) return;
-    const members = leasesOf(net.id, db).flatMap((l) => {
-      const c = getContainer(l.containerId);
-      return c ? [{ c, ip: formatIp(l.address) }] : [];
-    });
-    for (const { c, ip } of members) {
-      const peers = members.filter((m) => m.c.id !== c.id).map((m) => peerEntry(m.c, m.ip));
-      rewriteInPlace(path.join(containerDir(c.id), 'hosts'), hostsText(c, ip, net.gateway, peers));
+    for (const member of leasesOf(net.id, db)) {
+      const c = getContainer(member.containerId);
+      if (!c) continue;
+      const own = leasesOfContainer(c.id, db);
+      const peers = own.flatMap((mine) => {
+        const n = networkById(mine.networkId, db);
+        if (!n || n.isDefault) return [];
+        return leasesOf(n.id, db).flatMap((l) => {
+          const peer = l.containerId === c.id ? undefined : getContainer(l.containerId);
+          return peer ? [peerEntry(peer, formatIp(l.address), n)] : [];
+        });
+      });
+      const first = own[0] ?? member;
+      rewriteInPlace(
+        path.join(containerDir(c.id), 'hosts'),
+        hostsText(c, formatIp(first.address), networkById(first.networkId, db)?.gateway, peers),
+      );
     }
   });
 }

@@ -9,7 +9,9 @@ import { networkById, type LeaseRecord } from '../state/networks.js';
 import { ConflictError, InvalidArgumentError, TboxError } from '../errors.js';
 import { broadcast, contains, formatIp, macFor, parseCidr, parseIp } from './ipv4.js';
 
-export const hostVethName = (containerId: string) => `tb${containerId.slice(0, 10)}`;
+/** The host end of a container's veth: tb<id> for eth0, tb<id>n<k> for eth<k> (15 characters at most). */
+export const hostVethName = (containerId: string, iface = 'eth0') =>
+  `tb${containerId.slice(0, 10)}${iface === 'eth0' ? '' : `n${iface.slice(3)}`}`;
 
 /** First free address in [lo, hi], skipping the gateway. */
 function firstFree(db: Database, networkId: string, lo: number, hi: number, gateway: number): number | undefined {
@@ -26,7 +28,7 @@ function firstFree(db: Database, networkId: string, lo: number, hi: number, gate
   return candidate <= hi ? candidate : undefined;
 }
 
-export function leaseAddress(networkId: string, containerId: string, requested?: string): LeaseRecord {
+export function leaseAddress(networkId: string, containerId: string, requested?: string, iface = 'eth0'): LeaseRecord {
   return write((db) => {
     const net = networkById(networkId, db);
     if (!net) throw new TboxError(`network ${networkId} disappeared`);
@@ -52,21 +54,30 @@ export function leaseAddress(networkId: string, containerId: string, requested?:
         throw new ConflictError(`no free address in network ${net.name}: ${net.subnet} is full`);
       }
     }
-    const lease: LeaseRecord = { networkId: net.id, address, containerId, hostVeth: hostVethName(containerId), mac: macFor(address) };
-    db.prepare('INSERT INTO leases (network_id, address, container_id, host_veth, mac) VALUES (?, ?, ?, ?, ?)').run(
+    const held = db.prepare('SELECT 1 FROM leases WHERE container_id = ? AND network_id = ?').get(containerId, net.id);
+    if (held) throw new ConflictError(`endpoint with name ${containerId.slice(0, 12)} already exists in network ${net.name}`);
+    const hostVeth = hostVethName(containerId, iface);
+    const lease: LeaseRecord = { networkId: net.id, address, containerId, hostVeth, mac: macFor(address), iface };
+    db.prepare('INSERT INTO leases (network_id, address, container_id, host_veth, mac, iface) VALUES (?, ?, ?, ?, ?, ?)').run(
       lease.networkId,
       lease.address,
       lease.containerId,
       lease.hostVeth,
       lease.mac,
+      lease.iface,
     );
     db.prepare('UPDATE networks SET next_address = ? WHERE id = ?').run(address + 1 > last ? first : address + 1, net.id);
     return lease;
   });
 }
 
-export function releaseLease(containerId: string): void {
-  write((db) => db.prepare('DELETE FROM leases WHERE container_id = ?').run(containerId));
+/** Give back a container's lease on one network, or on all. */
+export function releaseLease(containerId: string, networkId?: string): void {
+  write((db) =>
+    networkId === undefined
+      ? db.prepare('DELETE FROM leases WHERE container_id = ?').run(containerId)
+      : db.prepare('DELETE FROM leases WHERE container_id = ? AND network_id = ?').run(containerId, networkId),
+  );
 }
 
 export const leaseIp = (l: LeaseRecord) => formatIp(l.address);

@@ -10,6 +10,7 @@ import { write, type Database } from '../state/db.js';
 import { newId } from '../container/names.js';
 import * as store from '../state/networks.js';
 import type { NetworkRecord } from '../state/networks.js';
+import { listContainers } from '../state/containers.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { broadcast, contains, formatCidr, formatIp, overlaps, parseCidr, parseIp, type Cidr } from './ipv4.js';
 import { overlappingRoute } from './host-routes.js';
@@ -226,6 +227,18 @@ export function removeNetwork(name: string): NetworkRecord {
     firewall().apply(store.listNetworks(db));
     return net;
   });
+}
+
+/** `tbox network prune`: user networks no container (running or not) was run on or connected to. */
+export function pruneNetworks(): string[] {
+  const used = new Set(listContainers().flatMap((c) => [c.spec.network, ...(c.spec.connections ?? []).map((x) => x.network)]));
+  const removed: string[] = [];
+  for (const net of store.listNetworks()) {
+    if (net.isDefault || used.has(net.name) || used.has(net.id)) continue;
+    removeNetwork(net.name);
+    removed.push(net.name);
+  }
+  return removed;
 }
 
 /** Every bridge network, bridge and rule tbox made: for `tbox system reset`. */

@@ -68,6 +68,7 @@ void run_child(const struct spec *s) {
      * CAP_SETPCAP, then the user, then the remaining capability sets,
      * no_new_privs, and seccomp last, right before exec (or first, while
      * CAP_SYS_ADMIN allows loading it without no_new_privs). */
+    apply_rlimits(s);
     if (s->seccomp_fd >= 0) explain("seccomp: system calls the container has no use for fail with EPERM", "seccomp load (filter from config.json)");
     if (!s->no_new_privs) load_seccomp();
     if (s->caps.set)
@@ -84,6 +85,7 @@ void run_child(const struct spec *s) {
     if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(125, "no_new_privs: %s", strerror(errno));
     load_seccomp();
     for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+    if (s->init) run_init();
 
     /* Only now, inside the container, does its environment apply; execvp
      * then searches the container's PATH. */

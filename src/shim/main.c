@@ -137,6 +137,7 @@ static void parse(int argc, char **argv, struct spec *s) {
         if (!strcmp(a, "--no-new-privs")) { s->no_new_privs = 1; continue; }
         if (!strcmp(a, "--nodev")) { s->nodev = 1; continue; }
         if (!strcmp(a, "--read-only")) { s->readonly_root = 1; continue; }
+        if (!strcmp(a, "--init")) { s->init = 1; continue; }
         if (!strcmp(a, "--rootfs")) s->rootfs = argv[++i];
         else if (!strcmp(a, "--lower")) s->lower = argv[++i];
         else if (!strcmp(a, "--upper")) s->upper = argv[++i];
@@ -157,6 +158,7 @@ static void parse(int argc, char **argv, struct spec *s) {
             if (sscanf(argv[++i], "%llx,%llx,%llx,%llx,%llx", &c->bounding, &c->effective, &c->permitted, &c->inheritable, &c->ambient) != 5) usage();
             c->set = 1;
         }
+        else if (!strcmp(a, "--rlimit") && s->nrlimits < 32) s->rlimits[s->nrlimits++] = argv[++i];
         else if (!strcmp(a, "--cgroup") && s->ncgroups < 16) s->cgroups[s->ncgroups++] = argv[++i];
         else if (!strcmp(a, "--seccomp")) {
             /* Opened now, while the host's files are in view; parsed by the

@@ -68,6 +68,10 @@ struct spec {
     int nmasked, nreadonly;
     struct bind devices[MAX_PATHS];
     int ndevices;
+    /* --rlimit TYPE:SOFT:HARD, applied before the user changes; --init: pid 1 is a reaping init (init.c) */
+    const char *rlimits[32];
+    int nrlimits;
+    int init;
     /* cgroup directories to join (one per v1 controller, one on v2) */
     const char *cgroups[16];
     int cgroup_fds[16];
@@ -104,6 +108,8 @@ int open_in_root(int rootfd, const char *rel, int flags);
 void drop_bounding(const struct spec *s);
 void apply_caps(const struct spec *s);
 void mask_paths(const struct spec *s);
+void apply_rlimits(const struct spec *s);
+void run_init(void);
 
 /* seccomp.c */
 void prepare_seccomp(int fd);

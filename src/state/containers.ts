@@ -55,6 +55,13 @@ export interface ContainerDns {
   options: string[];
 }
 
+/** A network a container was connected to after it was made. */
+export interface ContainerConnection {
+  network: string;
+  ip?: string;
+  aliases: string[];
+}
+
 /** What the user asked for, fixed at create time. */
 export interface ContainerSpec {
   args: string[];
@@ -86,6 +93,12 @@ export interface ContainerSpec {
   extraHosts?: string[];
   /** --network-alias: more names peers on a user network resolve to this container */
   aliases?: string[];
+  /** networks joined by tbox network connect, attached at each start after the first */
+  connections?: ContainerConnection[];
+  /** --ulimit, as config.json's process.rlimits (-1: unlimited) */
+  ulimits?: { type: string; soft: number; hard: number }[];
+  /** --init: a reaping init as pid 1 */
+  init?: boolean;
   /** the image's labels and --label */
   labels?: Record<string, string>;
   /** --stop-signal (or the image's StopSignal) and --stop-timeout */
@@ -323,12 +336,14 @@ export function containersUsingImage(imageId: string): ContainerRecord[] {
   return (database().prepare('SELECT * FROM containers WHERE image_id = ?').all(imageId) as Row[]).map(fromRow);
 }
 
-/** tbox update: the new limits, kept for the next start too. */
-export function setResources(id: string, resources: ContainerResources): void {
+/** Change part of a stored spec: tbox update (resources), tbox network connect/disconnect (connections). */
+export function updateSpec(id: string, patch: Partial<ContainerSpec>): void {
   write((db) => {
     const row = db.prepare('SELECT spec FROM containers WHERE id = ?').get(id) as { spec: string } | undefined;
     if (!row) return;
-    const spec = { ...(JSON.parse(row.spec) as ContainerSpec), resources };
-    db.prepare('UPDATE containers SET spec = ? WHERE id = ?').run(JSON.stringify(spec), id);
+    db.prepare('UPDATE containers SET spec = ? WHERE id = ?').run(
+      JSON.stringify({ ...(JSON.parse(row.spec) as ContainerSpec), ...patch }),
+      id,
+    );
   });
 }

@@ -102,6 +102,14 @@ export function imageIdByDigest(repository: string, digest: string): string | un
     string | undefined;
 }
 
+/** The repository@digest names an image was pulled (or pushed) by. */
+export function digestsOf(imageId: string): { repository: string; digest: string }[] {
+  return database().prepare('SELECT repository, digest FROM digests WHERE image_id = ? ORDER BY repository').all(imageId) as {
+    repository: string;
+    digest: string;
+  }[];
+}
+
 export function saveDigest(repository: string, digest: string, imageId: string): void {
   write((db) =>
     db.prepare('INSERT OR REPLACE INTO digests (repository, digest, image_id) VALUES (?, ?, ?)').run(repository, digest, imageId),

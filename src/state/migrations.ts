@@ -125,4 +125,23 @@ export const migrations: readonly string[] = [
   CREATE INDEX events_by_time ON events (time_nano);
   ALTER TABLE containers ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
   `,
+  // 10: a container on several networks (tbox network connect): one lease per
+  // network, each on its own interface inside (eth0 the first, then eth1, ...)
+  `
+  CREATE TABLE leases_by_network (
+    network_id TEXT NOT NULL REFERENCES networks(id),
+    address INTEGER NOT NULL,
+    container_id TEXT NOT NULL,
+    host_veth TEXT NOT NULL,
+    mac TEXT NOT NULL,
+    iface TEXT NOT NULL DEFAULT 'eth0',
+    UNIQUE (network_id, address),
+    UNIQUE (container_id, network_id),
+    UNIQUE (container_id, iface)
+  );
+  INSERT INTO leases_by_network (network_id, address, container_id, host_veth, mac)
+    SELECT network_id, address, container_id, host_veth, mac FROM leases;
+  DROP TABLE leases;
+  ALTER TABLE leases_by_network RENAME TO leases;
+  `,
 ];

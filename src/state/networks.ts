@@ -18,6 +18,8 @@ export interface LeaseRecord {
   containerId: string;
   hostVeth: string;
   mac: string;
+  /** its interface inside the container: eth0 for the network it was run on, eth1... for connected ones */
+  iface: string;
 }
 
 interface NetworkRow {
@@ -73,6 +75,7 @@ interface LeaseRow {
   container_id: string;
   host_veth: string;
   mac: string;
+  iface: string;
 }
 
 const leaseFromRow = (r: LeaseRow): LeaseRecord => ({
@@ -81,15 +84,22 @@ const leaseFromRow = (r: LeaseRow): LeaseRecord => ({
   containerId: r.container_id,
   hostVeth: r.host_veth,
   mac: r.mac,
+  iface: r.iface,
 });
 
 export function leasesOf(networkId: string, db: Database = database()): LeaseRecord[] {
   return (db.prepare('SELECT * FROM leases WHERE network_id = ? ORDER BY address').all(networkId) as LeaseRow[]).map(leaseFromRow);
 }
 
+/** The lease of the network the container was run on (eth0). */
 export function leaseOf(containerId: string, db: Database = database()): LeaseRecord | undefined {
-  const row = db.prepare('SELECT * FROM leases WHERE container_id = ?').get(containerId) as LeaseRow | undefined;
+  const row = db.prepare("SELECT * FROM leases WHERE container_id = ? AND iface = 'eth0'").get(containerId) as LeaseRow | undefined;
   return row && leaseFromRow(row);
+}
+
+/** Every lease of a container, eth0 first. */
+export function leasesOfContainer(containerId: string, db: Database = database()): LeaseRecord[] {
+  return (db.prepare('SELECT * FROM leases WHERE container_id = ? ORDER BY iface').all(containerId) as LeaseRow[]).map(leaseFromRow);
 }
 
 export function countLeases(networkId: string, db: Database = database()): number {

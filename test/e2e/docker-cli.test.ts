@@ -237,6 +237,43 @@ describe('compose', () => {
   });
 });
 
+describe('network connect, disconnect, prune', () => {
+  it('gives a running container a second interface on another network, reached by name there, and takes it away', () => {
+    ok(['network', 'create', 'front']);
+    ok(['network', 'create', 'back']);
+    ok(['run', '-d', '--name', 'db', '--network', 'back', 'busybox', 'sleep', '600']);
+    ok(['run', '-d', '--name', 'app', '--network', 'front', 'busybox', 'sleep', '600']);
+    // isolated networks: no way across before the connect
+    expect(box.tbox(['exec', 'app', 'ping', '-c', '1', '-W', '1', 'db']).code).not.toBe(0);
+    ok(['network', 'connect', '--alias', 'application', 'back', 'app']);
+    const links = ok(['exec', 'app', 'ip', '-o', 'addr', 'show', 'eth1']);
+    const [back] = JSON.parse(ok(['network', 'inspect', 'back']));
+    const prefix = back.IPAM.Config[0].Subnet.replace(/\.0\/24$/, '.');
+    expect(links).toContain(`inet ${prefix}`);
+    expect(ok(['exec', 'app', 'ping', '-c', '1', '-W', '2', 'db'])).toMatch(new RegExp(`1 packets received`));
+    expect(ok(['exec', 'db', 'ping', '-c', '1', '-W', '2', 'application'])).toMatch(/1 packets received/);
+    // the default route stays on the first network
+    expect(ok(['exec', 'app', 'ip', 'route', 'show', 'default'])).toMatch(/dev eth0/);
+    const nets = JSON.parse(ok(['inspect', 'app']))[0].NetworkSettings.Networks;
+    expect(Object.keys(nets).sort()).toEqual(['back', 'front']);
+    expect(nets.back.IPAddress.startsWith(prefix)).toBe(true);
+    // a restart comes back on both
+    ok(['restart', '-t', '0', 'app']);
+    expect(ok(['exec', 'app', 'ping', '-c', '1', '-W', '2', 'db'])).toMatch(/1 packets received/);
+    expect(box.tbox(['network', 'connect', 'back', 'app']).code).toBe(1);
+    ok(['network', 'disconnect', 'back', 'app']);
+    expect(box.tbox(['exec', 'app', 'ip', 'link', 'show', 'eth1']).code).not.toBe(0);
+    expect(box.tbox(['network', 'disconnect', 'front', 'app']).code).toBe(1);
+    ok(['rm', '-f', 'app', 'db']);
+    ok(['run', '--name', 'keeps', '--network', 'front', 'busybox', 'true']);
+    // a stopped container still uses its network
+    expect(ok(['network', 'prune', '-f'])).toBe('Deleted Networks:\nback\n');
+    ok(['rm', 'keeps']);
+    expect(ok(['network', 'prune', '-f'])).toBe('Deleted Networks:\nfront\n');
+    expect(ok(['network', 'ls', '--format', '{{.Name}}']).trim().split('\n').sort()).toEqual(['bridge', 'host', 'none']);
+  });
+});
+
 describe('Docker habits', () => {
   it('management syntax runs the same code as the short forms', () => {
     expect(ok(['container', 'ls', '-a', '--format', '{{.Names}}'])).toBe(ok(['ps', '-a', '--format', '{{.Names}}']));
@@ -244,6 +281,45 @@ describe('Docker habits', () => {
     const platform = box.tbox(['run', '--rm', '--platform', 'linux/arm64', 'busybox', 'true']);
     expect(platform.code).toBe(125);
     expect(platform.stderr).toMatch(/^tbox: image platform "linux\/arm64" is not supported/);
+  });
+
+  it('--ulimit sets process limits, in exec too; --init reaps orphans as pid 1 and passes the exit code on', () => {
+    expect(ok(['run', '--rm', '--network', 'none', '--ulimit', 'nofile=512:1024', 'busybox', 'sh', '-c', 'ulimit -n; ulimit -Hn'])).toBe(
+      '512\n1024\n',
+    );
+    // root here lacks CAP_SYS_RESOURCE: a limit above tbox's own hard limit is one line, exit 125
+    const above = box.tbox(['run', '--rm', '--network', 'none', '--ulimit', 'nofile=999999', 'busybox', 'true']);
+    expect(above.code).toBe(125);
+    expect(above.stderr).toMatch(/^tbox: ulimit RLIMIT_NOFILE .*Operation not permitted/);
+    expect(box.tbox(['run', '--rm', '--ulimit', 'nofile=9:1', 'busybox', 'true']).stderr).toMatch(/soft limit is above the hard one/);
+    const init = ok(['run', '--rm', '--network', 'none', '--init', 'busybox', 'sh', '-c', '(sleep 0.2 &); sleep 1; ps -o pid,stat,comm']);
+    expect(init).toMatch(/^\s*1 S\s+tbox-shim$/m);
+    expect(init).not.toMatch(/ Z /);
+    expect(box.tbox(['run', '--rm', '--network', 'none', '--init', 'busybox', 'sh', '-c', 'exit 7']).code).toBe(7);
+    ok(['run', '-d', '--name', 'limited', '--network', 'none', '--init', '--ulimit', 'nproc=64', 'busybox', 'sleep', '600']);
+    expect(ok(['exec', 'limited', 'sh', '-c', 'ulimit -u'])).toBe('64\n');
+    // stop reaches CMD through init
+    ok(['stop', '-t', '5', 'limited']);
+    expect(ok(['inspect', '-f', '{{.State.ExitCode}}', 'limited'])).toBe('143\n');
+    ok(['rm', 'limited']);
+  });
+
+  it('system df, info, images filters and image inspect look as in Docker', () => {
+    expect(ok(['system', 'df']).split('\n')[0]).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$/);
+    expect(ok(['system', 'df', '--format', '{{.Type}}'])).toBe('Images\nContainers\nLocal Volumes\nBuild Cache\n');
+    expect(ok(['info', '-f', '{{.Driver}} {{.CgroupVersion}} {{.OSType}}'])).toBe('overlay2 1 linux\n');
+    expect(ok(['system', 'info'])).toMatch(/^Server:\n Containers: \d+\n  Running: \d+/);
+    ok(['tag', 'busybox', 'mine:7']);
+    expect(ok(['images', 'mine', '--format', '{{.Repository}}:{{.Tag}}'])).toBe('mine:7\n');
+    expect(ok(['images', 'mine:8', '-q'])).toBe('');
+    expect(ok(['images', '--filter', 'reference=mi*', '--format', '{{.Tag}}'])).toBe('7\n');
+    expect(ok(['images', '--filter', 'dangling=true', '-q'])).toBe('');
+    expect(ok(['images', '--digests']).split('\n')[0]).toMatch(/^REPOSITORY\s+TAG\s+DIGEST\s+IMAGE ID/);
+    const [img] = JSON.parse(ok(['image', 'inspect', 'mine:7']));
+    expect(img).toMatchObject({ Os: 'linux', Architecture: 'amd64', RepoTags: expect.arrayContaining(['mine:7', 'busybox:latest']) });
+    expect(img.RootFS.Layers.length).toBeGreaterThan(0);
+    expect(box.tbox(['image', 'inspect', 'nosuch']).code).toBe(1);
+    ok(['rmi', 'mine:7']);
   });
 
   it('--stop-signal reaches pid 1 first, and --label shows in inspect', () => {

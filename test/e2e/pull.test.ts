@@ -58,7 +58,7 @@ describe('tbox pull', () => {
     const out = box.tbox(['run', '--rm', `${registry.host}/test/bb:1`, 'sh', '-c', 'echo $FROM_IMAGE $(pwd)']);
     expect(out.stdout).toBe('yes /srv\n');
     const [info] = JSON.parse(box.tbox(['inspect', `${registry.host}/test/bb:1`]).stdout);
-    expect(info.config.ExposedPorts).toEqual({ '80/tcp': {} });
+    expect(info.Config.ExposedPorts).toEqual({ '80/tcp': {} });
     expect(box.tbox(['images', '--format', '{{.Repository}}:{{.Tag}}']).stdout).toContain(`${registry.host}/test/bb:1\n`);
   });
 
@@ -230,6 +230,33 @@ describe('tbox pull', () => {
     const hub = box.tbox(['run', '--rm', 'alpine', 'true']);
     expect(hub.code).toBe(125);
     expect(hub.stderr).toMatch(/cannot reach registry 127\.0\.0\.1:9/);
+  });
+});
+
+describe('tbox push', () => {
+  it('pushes a committed image that pulls back into a fresh root and that skopeo reads; a second push sends no layer again', () => {
+    box.tbox(['run', '--name', 'topush', '--network', 'none', 'busybox', 'sh', '-c', 'echo pushed > /made']);
+    const name = `${registry.host}/test/pushed:1`;
+    expect(box.tbox(['commit', '--change', 'CMD ["cat", "/made"]', 'topush', name]).code).toBe(0);
+    box.tbox(['rm', 'topush']);
+    const pushed = box.tbox(['push', name]);
+    expect(pushed.stderr).toBe('');
+    expect(pushed.stdout).toMatch(
+      /^The push refers to repository \[127\.0\.0\.1:\d+\/test\/pushed\]\n(?:[0-9a-f]{12}: Pushed\n){2}1: digest: sha256:[0-9a-f]{64} size: \d+\n$/,
+    );
+    expect(box.tbox(['push', name]).stdout).toMatch(/(?:[0-9a-f]{12}: Layer already exists\n){2}/);
+    const inspected = run('skopeo', ['inspect', '--tls-verify=false', `docker://${name}`]);
+    expect(JSON.parse(inspected.stdout).Layers).toHaveLength(2);
+    const fresh = makeSandbox();
+    try {
+      expect(fresh.tbox(['pull', name]).code).toBe(0);
+      expect(fresh.tbox(['run', '--rm', '--network', 'none', name]).stdout).toBe('pushed\n');
+    } finally {
+      fresh.cleanup();
+    }
+    const missing = box.tbox(['push', `${registry.host}/test/never:1`]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^tbox: An image does not exist locally/);
   });
 });
 

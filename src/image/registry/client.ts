@@ -127,6 +127,8 @@ export class RegistryClient {
   constructor(
     readonly base: string,
     readonly repository: string,
+    /** what the token asks to do: pull, or pull,push for tbox push */
+    private readonly actions = 'pull',
   ) {}
 
   private get host(): string {
@@ -183,18 +185,39 @@ export class RegistryClient {
   }
 
   /** GET with auth: on a 401 challenge, get a token (or use basic credentials) and retry once. */
-  async get(pathname: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
-    const url = `${this.base}/v2/${this.repository}/${pathname}`;
+  get(pathname: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+    return this.request('GET', pathname, { headers, signal });
+  }
+
+  /**
+   * Any method with auth. `target` is a path below /v2/<repository>/, or an
+   * upload Location the registry gave (on this registry's host only: a
+   * Location elsewhere would carry our credentials away).
+   */
+  async request(
+    method: string,
+    target: string,
+    init: { headers?: Record<string, string>; body?: Blob | string; signal?: AbortSignal } = {},
+  ): Promise<Response> {
+    const url = /^https?:/.test(target)
+      ? target
+      : target.startsWith('/')
+        ? `${this.base}${target}`
+        : `${this.base}/v2/${this.repository}/${target}`;
+    if (new URL(url).host !== this.host)
+      throw new RegistryError(`${this.host} sent an upload location on another host: ${new URL(url).host}`);
     const attempt = () =>
       fetch(url, {
-        headers: { ...headers, ...(this.authorization ? { Authorization: this.authorization } : {}) },
-        redirect: 'follow',
-        signal,
+        method,
+        body: init.body,
+        headers: { ...init.headers, ...(this.authorization ? { Authorization: this.authorization } : {}) },
+        redirect: method === 'GET' || method === 'HEAD' ? 'follow' : 'manual',
+        signal: init.signal,
       });
     let res = await this.send(attempt);
     if (res.status === 401 && !this.authorization) {
       await res.body?.cancel();
-      await this.authenticate(res.headers.get('www-authenticate') ?? '', signal);
+      await this.authenticate(res.headers.get('www-authenticate') ?? '', init.signal);
       res = await this.send(attempt);
     }
     if (res.status === 401 || res.status === 403) {
@@ -227,7 +250,7 @@ export class RegistryClient {
     if (scheme !== 'bearer' || !params.realm) throw new RegistryError(`${this.host}: unsupported auth challenge "${challenge}"`);
     const realm = new URL(params.realm);
     if (params.service) realm.searchParams.set('service', params.service);
-    realm.searchParams.set('scope', params.scope ?? `repository:${this.repository}:pull`);
+    realm.searchParams.set('scope', params.scope ?? `repository:${this.repository}:${this.actions}`);
     const res = await this.send(() => fetch(realm, { headers: basic ? { Authorization: `Basic ${basic}` } : {}, signal }));
     if (!res.ok) throw new RegistryError(`${this.host}: token request to ${realm.origin} failed: ${res.status}`);
     const text = await readCapped(res, MAX_MANIFEST_BYTES, `${this.host}: token response`);
