@@ -67,4 +67,11 @@ export function writeEtcFiles(c: ContainerRecord, ip: string | undefined, gatewa
   );
 }
 
+/** --network container:X: X's names and resolver, as Docker gives them (the files are copies, written now). */
+export function shareEtcFiles(c: ContainerRecord, owner: ContainerRecord): void {
+  for (const file of ['hostname', 'hosts', 'resolv.conf']) {
+    fs.copyFileSync(path.join(containerDir(owner.id), file), path.join(containerDir(c.id), file));
+  }
+}
+
 export const hostHostname = () => os.hostname();

@@ -30,6 +30,8 @@ export interface LaunchOptions {
   onExit?: string[];
   /** host ports the monitor holds bound while the container runs (see src/shim/ports.c) */
   publish?: PortBinding[];
+  /** --network container:X: the pid whose network namespace it joins */
+  netnsPid?: number;
 }
 
 export interface Launched {
@@ -104,9 +106,9 @@ function confinementArgs(id: string, spec: OciSpec): string[] {
 
 export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launched> {
   const dir = containerDir(c.id);
-  const spec = buildOciSpec(c, opts.user);
+  const spec = buildOciSpec(c, opts.user, opts.netnsPid);
   writeOciSpec(c.id, spec);
-  const newNetns = spec.linux.namespaces.some((n) => n.type === 'network');
+  const newNetns = spec.linux.namespaces.some((n) => n.type === 'network' && !n.path);
   fs.writeFileSync(envFilePath(c.id), envFileText(spec.process.env), { mode: 0o600 });
   const shimArgs = [
     '--rootfs',
@@ -147,8 +149,9 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     '--',
     ...spec.process.args,
   ];
-  // unshare(1)'s flag for each of config.json's linux.namespaces
-  const namespaces = spec.linux.namespaces.map((n) => UNSHARE_FLAG[n.type]!);
+  // unshare(1)'s flag for each namespace config.json makes; nsenter(1) for one it joins (a path)
+  const namespaces = spec.linux.namespaces.filter((n) => !n.path).map((n) => UNSHARE_FLAG[n.type]!);
+  const joins = spec.linux.namespaces.filter((n) => n.path).map((n) => `--${n.type === 'network' ? 'net' : n.type}=${n.path}`);
 
   const stdio: StdioOptions = [
     ...(opts.stdio === 'inherit' ? [c.spec.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'] : ['ignore', 'ignore', 'ignore']),
@@ -157,7 +160,9 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     ...(isExplaining() ? ['pipe'] : []),
   ] as StdioOptions;
 
-  const child = start('unshare', [...namespaces, '--', shimPath, ...shimArgs], {
+  const unshare = ['unshare', ...namespaces, '--', shimPath, ...shimArgs];
+  const [cmd, ...args] = joins.length ? ['nsenter', ...joins, '--', ...unshare] : unshare;
+  const child = start(cmd!, args, {
     stdio,
     detached: opts.stdio === 'detached',
   });
@@ -188,7 +193,7 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     };
 
     child.on('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'ENOENT' ? missingTool('unshare') : new TboxError(`cannot start unshare: ${err.message}`));
+      reject(err.code === 'ENOENT' ? missingTool(cmd!) : new TboxError(`cannot start ${cmd}: ${err.message}`));
     });
 
     // The report and sync pipes are sockets: a container killed at the wrong

@@ -48,7 +48,8 @@ export interface OciSpec {
   hostname: string;
   mounts: OciMount[];
   linux: {
-    namespaces: { type: string }[];
+    /** with a path: join that namespace instead of making one */
+    namespaces: { type: string; path?: string }[];
     maskedPaths: string[];
     readonlyPaths: string[];
     devices: OciDevice[];
@@ -142,7 +143,8 @@ function userMounts(c: ContainerRecord): OciMount[] {
   });
 }
 
-export function buildOciSpec(c: ContainerRecord, user: ProcessUser | undefined): OciSpec {
+/** netnsPid: --network container:X, whose pid 1's network namespace it joins (config.json's namespace path). */
+export function buildOciSpec(c: ContainerRecord, user: ProcessUser | undefined, netnsPid?: number): OciSpec {
   const dir = containerDir(c.id);
   // A container made before confinement existed gets today's defaults.
   const sec = c.spec.security ?? buildSecurity({});
@@ -166,7 +168,10 @@ export function buildOciSpec(c: ContainerRecord, user: ProcessUser | undefined):
     hostname: c.spec.hostname,
     mounts: [...kernelMounts(!privileged), ...bindMounts(c, dir)],
     linux: {
-      namespaces: ['pid', 'ipc', 'uts', 'mount', ...(c.spec.network === 'host' ? [] : ['network'])].map((type) => ({ type })),
+      namespaces: [
+        ...['pid', 'ipc', 'uts', 'mount'].map((type) => ({ type })),
+        ...(c.spec.network === 'host' ? [] : [{ type: 'network', ...(netnsPid ? { path: `/proc/${netnsPid}/ns/net` } : {}) }]),
+      ],
       maskedPaths: privileged ? [] : MASKED_PATHS,
       readonlyPaths: privileged ? [] : READONLY_PATHS,
       devices: [...(privileged ? hostDevices() : []), ...sec.devices],

@@ -13,7 +13,7 @@ import { lookupImage, lowerDirs } from '../image/store.js';
 import { resolveUser } from '../image/user.js';
 import { readProcStat } from '../host/proc.js';
 import { resolveTool } from '../host/command.js';
-import { resolveNetwork } from '../network/networks.js';
+import { resolveNetwork, sharedNetnsOf } from '../network/networks.js';
 import { leaseAddress, leaseIp } from '../network/ipam.js';
 import { attachToBridge, releaseContainerNetwork } from '../network/attach.js';
 import { reservePorts } from '../network/publish.js';
@@ -36,9 +36,9 @@ import { buildSpec, type RunFlags } from './spec.js';
 import { cgroupOf } from './cgroups/cgroup.js';
 import { parseResources } from './cgroups/resources.js';
 import { generateName, newId, validateName, shortId } from './names.js';
-import { writeEtcFiles, hostHostname } from './etc-files.js';
+import { writeEtcFiles, hostHostname, shareEtcFiles } from './etc-files.js';
 import { launch, detach, type Launched } from './launch.js';
-import { finalizeExit, reconcile } from './reconcile.js';
+import { finalizeExit, isRunning, reconcile } from './reconcile.js';
 import { destroyContainer } from './remove.js';
 import { attachConnections } from './connect.js';
 import { resolveMounts, type MountFlags } from './mounts.js';
@@ -62,7 +62,7 @@ function isUniqueViolation(err: unknown): boolean {
 
 export async function createContainer(opts: RunOptions): Promise<{ container: ContainerRecord; image: ImageRecord }> {
   const bridgeNetwork = resolveNetwork(opts.network);
-  const network = bridgeNetwork?.name ?? opts.network;
+  const network = bridgeNetwork?.name ?? sharedNetwork(opts);
   if (opts.ip !== undefined && !bridgeNetwork) throw new InvalidArgumentError(`--ip needs a bridge network, not ${network}`);
   if (opts.networkAlias?.length && (!bridgeNetwork || bridgeNetwork.isDefault)) {
     throw new InvalidArgumentError('network-scoped alias is supported only for containers in user defined networks');
@@ -70,8 +70,9 @@ export async function createContainer(opts: RunOptions): Promise<{ container: Co
   const name = opts.name === undefined ? generateName() : validateName(opts.name);
   const image = await resolveImage(opts.image, opts.pull);
   const id = newId();
-  // Docker: --network host shares the host's UTS identity unless told otherwise.
-  const hostname = opts.hostname ?? (network === 'host' ? hostHostname() : shortId(id));
+  // Docker: --network host shares the host's UTS identity, container:X takes X's name.
+  const owner = sharedNetnsOf(network);
+  const hostname = opts.hostname ?? (network === 'host' ? hostHostname() : owner ? getContainer(owner)!.spec.hostname : shortId(id));
   const restart = parseRestartPolicy(opts.restart ?? 'no');
   if (restart.name !== 'no' && opts.autoRemove) throw new InvalidArgumentError('conflicting options: --restart and --rm');
   // Resolved now, so a user the image lacks fails before anything is made.
@@ -113,6 +114,26 @@ export async function createContainer(opts: RunOptions): Promise<{ container: Co
   return { container, image };
 }
 
+/**
+ * --network container:NAME: the other container's network namespace, kept by
+ * id; what would need a netns of its own is refused, as Docker refuses it.
+ */
+function sharedNetwork(opts: RunOptions): string {
+  const target = sharedNetnsOf(opts.network);
+  if (target === undefined) return opts.network;
+  const conflicts = [
+    [opts.hostname, '--hostname'],
+    [opts.publish?.length || opts.publishAll, '-p/-P'],
+    [opts.ip, '--ip'],
+    [opts.dns?.length, '--dns'],
+    [opts.addHost?.length, '--add-host'],
+  ] as const;
+  for (const [given, flag] of conflicts) {
+    if (given) throw new InvalidArgumentError(`conflicting options: ${flag} and the network mode container:${target}`);
+  }
+  return `container:${findContainer(target).id}`;
+}
+
 /** The container's own directories (made again if a crashed run left none). */
 function makeContainerDirs(id: string): void {
   for (const sub of ['upper', 'work', 'rootfs']) fs.mkdirSync(path.join(containerDir(id), sub), { recursive: true });
@@ -149,7 +170,9 @@ async function startContainer(c: ContainerRecord, image: ImageRecord, detached: 
     // First, so a port another container or process holds stops the start before anything is made.
     const ports = net ? await reservePorts(c.id, c.spec.ports ?? []) : [];
     const lease = net && leaseAddress(net.id, c.id, c.spec.ip);
-    writeEtcFiles(c, lease ? leaseIp(lease) : undefined, net?.gateway);
+    const netnsOwner = sharedNetnsOwner(c);
+    if (netnsOwner) shareEtcFiles(c, netnsOwner);
+    else writeEtcFiles(c, lease ? leaseIp(lease) : undefined, net?.gateway);
     // Peers learn this container's name, and it theirs.
     if (net && !net.isDefault) refreshNetworkHosts(net.id);
     const lowers = lowerDirs(image);
@@ -157,6 +180,7 @@ async function startContainer(c: ContainerRecord, image: ImageRecord, detached: 
     cgroup.create(c.spec.resources ?? parseResources({}));
     undo.push(() => cgroup.destroy());
     const launched = await launch(c, {
+      netnsPid: netnsOwner?.pid ?? undefined,
       cgroupDirs: cgroup.joinDirs(),
       lowerDirs: lowers,
       user: c.spec.user ? resolveUser(c.spec.user, lowers) : undefined,
@@ -192,6 +216,17 @@ async function startContainer(c: ContainerRecord, image: ImageRecord, detached: 
   } catch (err) {
     return undo.unwind(err);
   }
+}
+
+/** With --network container:X, X must run: its pid 1 holds the network namespace. */
+function sharedNetnsOwner(c: ContainerRecord): ContainerRecord | undefined {
+  const id = sharedNetnsOf(c.spec.network);
+  if (id === undefined) return undefined;
+  const owner = getContainer(id);
+  if (!owner || !isRunning(owner) || !owner.pid) {
+    throw new ConflictError(`cannot join network of a non running container: ${id.slice(0, 12)}`);
+  }
+  return owner;
 }
 
 /**

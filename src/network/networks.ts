@@ -202,9 +202,12 @@ function adoptDefaultBridge(db: Database, bridge: string): NetworkRecord {
   return net;
 }
 
-/** A bridge network by name or id, for `--network`; undefined for host and none. */
+/** `--network container:ID`: the netns of another container, no network of its own. */
+export const sharedNetnsOf = (network: string) => (network.startsWith('container:') ? network.slice('container:'.length) : undefined);
+
+/** A bridge network by name or id, for `--network`; undefined for host, none and container:X. */
 export function resolveNetwork(name: string): NetworkRecord | undefined {
-  if (name === 'host' || name === 'none') return undefined;
+  if (name === 'host' || name === 'none' || sharedNetnsOf(name) !== undefined) return undefined;
   if (name === DEFAULT_NETWORK) return ensureDefaultNetwork();
   const net = store.networkByName(name);
   if (!net) throw new NotFoundError(`network ${name} not found`);

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, makeSandbox, run, type Sandbox } from '../helpers.js';
+import { makeTar } from '../tar-writer.js';
 
 let box: Sandbox;
 let work: string;
@@ -57,6 +58,13 @@ describe('create, start, rename, events and ps filters', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^tbox: invalid filter 'colour=red'/);
     ok(['rm', 'first', 'second']);
+  });
+
+  it('attach follows a running container to its end and exits with its code', () => {
+    ok(['run', '-d', '--name', 'brief', 'busybox', 'sh', '-c', 'sleep 1; echo done; exit 4']);
+    expect(box.tbox(['attach', 'brief'])).toMatchObject({ code: 4, stdout: 'done\n' });
+    expect(box.tbox(['attach', 'brief']).code).toBe(1);
+    ok(['rm', 'brief']);
   });
 
   it('logs --since and --until cut by the time of each line', async () => {
@@ -129,6 +137,20 @@ describe('cp, diff, export', () => {
     ok(['cp', '-', 'files:/d'], fs.readFileSync(tarFile, 'latin1'));
     expect(ok(['exec', 'files', 'cat', '/d/planted'])).toBe('planted\n');
     expect(box.tbox(['cp', 'files:/nope', work]).code).toBe(1);
+    // a hostile tar stream is refused whole, before anything lands in the container or on the host
+    for (const entries of [
+      [{ path: '../../../../tmp/tbox-cp-escape', body: 'pwned' }],
+      [
+        { path: 'ln', type: 'symlink' as const, linkpath: '/tmp' },
+        { path: 'ln/tbox-cp-escape', body: 'pwned' },
+      ],
+    ]) {
+      const r = box.tbox(['cp', '-', 'files:/d'], { input: makeTar(entries).toString('latin1') });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^tbox: refusing unsafe archive/);
+    }
+    expect(fs.existsSync('/tmp/tbox-cp-escape')).toBe(false);
+    expect(ok(['exec', 'files', 'ls', '/d'])).toBe('f\nplanted\n');
     const diff = ok(['diff', 'files']).trim().split('\n');
     expect(diff).toEqual(expect.arrayContaining(['A /hello', 'A /d', 'A /d/f', 'A /escape', 'C /tmp', 'A /tmp/planted']));
     expect(diff).not.toContain('A /etc/hostname');
@@ -302,6 +324,37 @@ describe('Docker habits', () => {
     ok(['stop', '-t', '5', 'limited']);
     expect(ok(['inspect', '-f', '{{.State.ExitCode}}', 'limited'])).toBe('143\n');
     ok(['rm', 'limited']);
+  });
+
+  it('--network container:NAME joins its network namespace, names and resolver; what needs its own network is refused', () => {
+    ok(['run', '-d', '--name', 'netowner', 'busybox', 'sleep', '600']);
+    const ownerIp = ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'netowner']).trim();
+    const joined = ok(['run', '--rm', '--network', 'container:netowner', 'busybox', 'sh', '-c', 'ip -o -4 addr show eth0; hostname']);
+    expect(joined).toContain(`inet ${ownerIp}/`);
+    expect(joined.trim().split('\n').at(-1)).toBe(ok(['exec', 'netowner', 'hostname']).trim());
+    // one namespace: a server in one answers on the other's loopback
+    ok([
+      'run',
+      '-d',
+      '--name',
+      'sidecar',
+      '--network',
+      'container:netowner',
+      'busybox',
+      'nc',
+      '-l',
+      '-p',
+      '7000',
+      '-e',
+      'echo',
+      'from-sidecar',
+    ]);
+    expect(ok(['exec', 'netowner', 'sh', '-c', 'sleep 0.5; nc 127.0.0.1 7000 </dev/null'])).toBe('from-sidecar\n');
+    const conflict = box.tbox(['run', '--rm', '--network', 'container:netowner', '-p', '80:80', 'busybox', 'true']);
+    expect(conflict).toMatchObject({ code: 125, stderr: 'tbox: conflicting options: -p/-P and the network mode container:netowner\n' });
+    ok(['rm', '-f', 'sidecar', 'netowner']);
+    const gone = box.tbox(['run', '--rm', '--network', 'container:netowner', 'busybox', 'true']);
+    expect(gone).toMatchObject({ code: 125, stderr: 'tbox: No such container: netowner\n' });
   });
 
   it('system df, info, images filters and image inspect look as in Docker', () => {
