@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
+import { collect } from './run-flags.js';
 import { printRecords } from './format.js';
 
 /** The file Docker Compose looks for, in its order. */
@@ -101,7 +102,7 @@ export function registerComposeCommands(program: Command, setExit: (code: number
     .argument('<command...>')
     .passThroughOptions()
     .option('-T, --no-TTY', 'no terminal (tbox never gives exec one unless -t)')
-    .option('-e, --env <KEY=VAL>', 'set an environment variable (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .option('-e, --env <KEY=VAL>', 'set an environment variable (repeatable)', collect, [])
     .option('-w, --workdir <dir>', 'working directory')
     .option('-u, --user <user>', 'run as this user')
     .action(async (service: string, cmd: string[], o) => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { collect } from './run-flags.js';
 import type { TboxEvent } from '../state/events.js';
 import { renderTemplate } from './format.js';
 
@@ -53,7 +54,7 @@ export function registerEventsCommand(program: Command): void {
     .description('Show what happened to containers (create, start, die, destroy, ...), then follow until --until or Ctrl-C')
     .option('--since <time>', 'events since a date, a Unix time, or a duration ago (10m)')
     .option('--until <time>', 'stop at a date, a Unix time, or a duration ago; print only past events')
-    .option('-f, --filter <key=value>', 'type=, event=, container=, image= (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .option('-f, --filter <key=value>', 'type=, event=, container=, image= (repeatable)', collect, [])
     .option('--format <format>', 'a template like {{.Action}}, or json')
     .action(async (o) => {
       const { readEvents } = await import('../state/events.js');

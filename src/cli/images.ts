@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { collect } from './run-flags.js';
 import { confirm } from './confirm.js';
 import { forEachName } from './each.js';
 import { ago, humanSize, printRecords, renderTemplate, truncate } from './format.js';
@@ -12,7 +13,7 @@ export function registerImageCommands(program: Command, setExit: (code: number) 
     .option('-q, --quiet', 'only show image ids', false)
     .option('--no-trunc', "don't truncate output")
     .option('--digests', 'show digests', false)
-    .option('-f, --filter <key=value>', 'dangling=true|false, reference=PATTERN (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .option('-f, --filter <key=value>', 'dangling=true|false, reference=PATTERN (repeatable)', collect, [])
     .option('--format <format>', 'table, json, or a template like {{.ID}}')
     .action(async (wanted: string | undefined, o) => {
       const { listImages, digestsOf } = await import('../state/images.js');
@@ -58,12 +59,7 @@ export function registerImageCommands(program: Command, setExit: (code: number) 
     .description('Import a root filesystem tar(.gz) as a one-layer image')
     .argument('<file>', 'rootfs tar or tar.gz')
     .argument('[reference]', 'NAME[:TAG]')
-    .option(
-      '-c, --change <instruction>',
-      'apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR (repeatable)',
-      (v: string, p: string[]) => [...p, v],
-      [],
-    )
+    .option('-c, --change <instruction>', 'apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR (repeatable)', collect, [])
     .action(async (file: string, ref: string | undefined, o) => {
       const { importRootfs } = await import('../image/store.js');
       const { parseChanges } = await import('../image/changes.js');

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { printRecords } from './format.js';
 import { forEachName } from './each.js';
 import { InvalidArgumentError } from '../errors.js';
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+import { collect } from './run-flags.js';
 
 /** -o com.docker.network.bridge.name=NAME, as Docker users know it. */
 function bridgeOption(opts: string[]): string | undefined {
