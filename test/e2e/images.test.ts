@@ -54,7 +54,7 @@ describe('tbox import / images / rmi', () => {
     expect(box.tbox(['run', '--rm', '-u', '0:5', 'asuser', '-g']).stdout).toBe('5\n');
     expect(box.tbox(['run', '--rm', '-u', 'ghost', 'asuser']).stderr).toMatch(/unable to find user ghost/);
     const [info] = JSON.parse(box.tbox(['inspect', 'asuser']).stdout);
-    expect(info.config.ExposedPorts).toEqual({ '8080/tcp': {} });
+    expect(info.Config.ExposedPorts).toEqual({ '8080/tcp': {} });
     box.tbox(['rmi', 'asuser']);
   });
 
@@ -142,7 +142,7 @@ describe('tbox import / images / rmi', () => {
     const r = box.tbox(['import', archive, 'links']);
     expect(r.code).toBe(0);
     const [image] = JSON.parse(box.tbox(['inspect', 'links']).stdout);
-    const layer = path.join(box.root, 'images', 'layers', image.rootfs.diff_ids[0].replace('sha256:', ''));
+    const layer = path.join(box.root, 'images', 'layers', image.RootFS.Layers[0].replace('sha256:', ''));
     expect(fs.readlinkSync(path.join(layer, 'bin', 'sh'))).toBe('/bin/busybox');
     expect(fs.statSync(path.join(layer, 'bin', 'ash')).nlink).toBe(2);
     box.tbox(['rmi', 'links']);
