@@ -73,6 +73,37 @@ function stats(label: string, times: number[]): Figure {
   return { label, median: pick(0.5), p95: pick(0.95), n: times.length };
 }
 
+/** Issue 13's goals: each figure against a limit made of floors measured in the same run. */
+interface Goal {
+  what: string;
+  median: number;
+  limit: number;
+  rule: string;
+  ratio: number;
+  met: boolean;
+}
+const goals: Goal[] = [];
+
+function goal(what: string, figure: Figure, limit: number, rule: string): void {
+  goals.push({ what, median: figure.median, limit, rule, ratio: figure.median / limit, met: figure.median <= limit });
+}
+
+/** The goals as a table, and bench/results.json for comparing later runs. */
+function reportGoals(): void {
+  console.log('\nGoals (issue 13): each median next to its limit, from floors measured in this run');
+  console.log(`${'what'.padEnd(52)}${'ms'.padStart(8)}${'limit'.padStart(8)}${'ratio'.padStart(7)}  rule`);
+  for (const g of goals) {
+    const mark = g.met ? 'ok ' : 'OVER';
+    console.log(
+      `${g.what.padEnd(52)}${g.median.toFixed(1).padStart(8)}${g.limit.toFixed(1).padStart(8)}${g.ratio.toFixed(2).padStart(7)}  ${mark} ${g.rule}`,
+    );
+  }
+  const out = path.join(repo, 'bench', 'results.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, `${JSON.stringify({ at: new Date().toISOString(), host: os.hostname(), kernel: os.release(), goals }, null, 2)}\n`);
+  console.log(`  written to ${path.relative(repo, out)}`);
+}
+
 function report(title: string, rows: Figure[], ratios: [Figure, Figure][], digits = 1): void {
   console.log(`\n${title}`);
   console.log(`${'what'.padEnd(62)}${'median ms'.padStart(11)}${'p95 ms'.padStart(10)}${'runs'.padStart(6)}`);
@@ -88,8 +119,8 @@ function report(title: string, rows: Figure[], ratios: [Figure, Figure][], digit
 
 async function benchStart() {
   tbox('run', '--rm', '--network', 'none', 'busybox', 'true');
-  const image = JSON.parse(tbox('inspect', 'busybox'))[0];
-  const layer = path.join(root, 'images', 'layers', image.rootfs.diff_ids[0].replace('sha256:', ''));
+  const image = JSON.parse(tbox('image', 'inspect', 'busybox'))[0];
+  const layer = path.join(root, 'images', 'layers', image.RootFS.Layers[0].replace('sha256:', ''));
   const floorDir = path.join(root, 'floor');
   for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(floorDir, d), { recursive: true });
 
@@ -117,6 +148,7 @@ async function benchStart() {
     'true',
   ]);
   const nodeFloor: Figure = { label: 'node + floor', median: node.median + floor.median, p95: node.p95 + floor.p95 };
+  goal('run --rm --network none', none, node.median + 1.25 * floor.median, 'node -e 0 + 1.25 x raw floor');
   report(
     'Start-to-exit, --network none',
     [floor, node, none],
@@ -145,6 +177,7 @@ async function benchStart() {
     median: node.median + bridgeFloor.median,
     p95: node.p95 + bridgeFloor.p95,
   };
+  goal('run --rm (bridge)', bridge, node.median + 1.25 * bridgeFloor.median, 'node -e 0 + 1.25 x raw bridge floor');
   report(
     'Start-to-exit, bridge mode',
     [bridgeFloor, none, bridge],
@@ -154,6 +187,47 @@ async function benchStart() {
       [bridge, none],
     ],
   );
+}
+
+/** ps, images and network ls next to node -e 0; and a start, with `count` containers present. */
+function benchList(count: number, noneAtZero?: Figure): Figure {
+  const cases = [
+    { label: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] },
+    { label: `tbox ps (${count} containers)`, cmd: process.execPath, args: [cli, 'ps'] },
+    { label: `tbox images (${count} containers)`, cmd: process.execPath, args: [cli, 'images'] },
+    { label: `tbox network ls (${count} containers)`, cmd: process.execPath, args: [cli, 'network', 'ls'] },
+    {
+      label: `tbox run --rm --network none (${count} running)`,
+      cmd: process.execPath,
+      args: [cli, 'run', '--rm', '--network', 'none', 'busybox', 'true'],
+    },
+  ];
+  const [node, ps, images, netls, start] = measureInterleaved(cases);
+  for (const f of [ps!, images!, netls!]) goal(f.label, f, 1.25 * node!.median, '1.25 x node -e 0');
+  if (noneAtZero) goal(start!.label, start!, 1.1 * noneAtZero.median, '1.1 x the same with 0 running');
+  report(
+    `Listing and starting with ${count} containers`,
+    [node!, ps!, images!, netls!, start!],
+    [
+      [ps!, node!],
+      [images!, node!],
+      [netls!, node!],
+    ],
+  );
+  return start!;
+}
+
+/** The list and start figures with 0 containers, then with 200 idle ones (no network: 200 veths would measure the bridge). */
+function benchScale(): void {
+  const atZero = benchList(0);
+  const COUNT = 200;
+  const names = Array.from({ length: COUNT }, (_, i) => `many${i}`);
+  for (const n of names) tbox('run', '-d', '--network', 'none', '--name', n, 'busybox', 'sleep', '600');
+  try {
+    benchList(COUNT, atZero);
+  } finally {
+    tbox('rm', '-f', ...names);
+  }
 }
 
 /** One IPAM allocation with 10,000 leases in a /16, next to a bare write transaction. */
@@ -291,6 +365,7 @@ async function benchDetached() {
   ]);
   const node = measure('node -e 0', process.execPath, ['-e', '0']);
   const exec = measure('tbox exec CTR true', process.execPath, [cli, 'exec', 'idle0', 'true']);
+  goal('exec CTR true', exec, node.median + 1.25 * floor.median, 'node -e 0 + 1.25 x bare nsenter');
   report(
     'exec',
     [floor, node, exec],
@@ -317,28 +392,67 @@ async function benchImages() {
       .readdirSync(path.join(work, 'big', 'blobs', 'sha256'))
       .reduce((n, f) => n + fs.statSync(path.join(work, 'big', 'blobs', 'sha256', f)).size, 0);
 
+    // A many-file image, as Alpine is: 3,000 small files in a second layer.
+    const files = makeTar(Array.from({ length: 3000 }, (_, i) => ({ path: `usr/share/f${i}`, body: `file ${i}\n` })));
+    writeOciLayout(path.join(work, 'manyfiles'), [bb, files], config);
+    push(path.join(work, 'manyfiles'), registry.host, 'bench/manyfiles:1');
     const pullRuns = 5;
-    const image = `${registry.host}/bench/big:1`;
-    const forget = () => {
-      spawnSync(process.execPath, [cli, 'rmi', image], { env });
-      spawnSync(process.execPath, [cli, 'image', 'prune', '-a'], { env });
-    };
-    const target = path.join(work, 'skopeo-dir');
-    const pull = measure(
-      `tbox pull (${(size / 1e6).toFixed(0)} MB image, 2 layers)`,
-      process.execPath,
-      [cli, 'pull', image],
-      pullRuns,
-      forget,
-    );
-    const copy = measure(
-      'skopeo copy docker://... dir:...',
-      'skopeo',
-      ['--insecure-policy', 'copy', '--src-tls-verify=false', `docker://${image}`, `dir:${target}`],
-      pullRuns,
-      () => fs.rmSync(target, { recursive: true, force: true }),
-    );
-    report('Pull from a registry on 127.0.0.1', [copy, pull], [[pull, copy]]);
+    const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+    for (const [name, what] of [
+      ['big', `${(size / 1e6).toFixed(0)} MB image, 2 layers`],
+      ['manyfiles', '3,000-file image'],
+    ] as const) {
+      const image = `${registry.host}/bench/${name}:1`;
+      const forget = () => {
+        spawnSync(process.execPath, [cli, 'rmi', image], { env });
+        spawnSync(process.execPath, [cli, 'image', 'prune', '-a', '-f'], { env });
+      };
+      const layout = path.join(work, `oci-${name}`);
+      const rootfs = path.join(work, `rootfs-${name}`);
+      const pull = measure(`tbox pull (${what})`, process.execPath, [cli, 'pull', '-q', image], pullRuns, forget);
+      const rows = [pull];
+      if (has('umoci')) {
+        // the floor: download and verify (skopeo), then unpack the layers (umoci)
+        const floor = measure(
+          'skopeo copy + umoci raw unpack',
+          'sh',
+          [
+            '-c',
+            `skopeo --insecure-policy copy -q --src-tls-verify=false docker://${image} oci:${layout}:t && umoci raw unpack --image ${layout}:t ${rootfs}`,
+          ],
+          pullRuns,
+          () => {
+            fs.rmSync(layout, { recursive: true, force: true });
+            fs.rmSync(rootfs, { recursive: true, force: true });
+          },
+        );
+        goal(`pull (${what})`, pull, floor.median, 'skopeo copy + umoci raw unpack');
+        rows.push(floor);
+      }
+      if (has('podman')) {
+        const store = path.join(work, 'podman');
+        const podmanArgs = ['--root', `${store}/root`, '--runroot', `${store}/run`, '--storage-driver', 'vfs'];
+        const podman = measure('podman pull', 'podman', [...podmanArgs, 'pull', '-q', '--tls-verify=false', image], pullRuns, () =>
+          spawnSync('podman', [...podmanArgs, 'rmi', '-a', '-f']),
+        );
+        goal(`pull (${what}) vs podman`, pull, podman.median, 'podman pull');
+        rows.push(podman);
+        spawnSync('podman', [...podmanArgs, 'system', 'reset', '-f']);
+      }
+      report(
+        `Pull from a registry on 127.0.0.1 (${what})`,
+        rows,
+        rows.slice(1).map((r) => [pull, r] as [Figure, Figure]),
+      );
+    }
+    // A re-pull with nothing to download: a manifest round trip on top of a listing.
+    tbox('pull', '-q', `${registry.host}/bench/manyfiles:1`);
+    const [repull, images] = measureInterleaved([
+      { label: 'tbox pull (image already there)', cmd: process.execPath, args: [cli, 'pull', '-q', `${registry.host}/bench/manyfiles:1`] },
+      { label: 'tbox images', cmd: process.execPath, args: [cli, 'images'] },
+    ]);
+    goal('re-pull (nothing to download)', repull!, images!.median + 15, 'tbox images + 15 ms');
+    report('Re-pull', [images!, repull!], [[repull!, images!]]);
 
     const layers = [bb, ...Array.from({ length: 19 }, (_, i) => makeTar([{ path: `layer${i}/file`, body: `layer ${i}\n` }]))];
     writeOciLayout(path.join(work, 'many'), layers, config);
@@ -374,11 +488,13 @@ async function benchImages() {
 
 try {
   await benchStart();
+  benchScale();
   benchConfinement();
   benchReach();
   await benchDetached();
   await benchIpam();
   await benchImages();
+  reportGoals();
 } finally {
   spawnSync(process.execPath, [cli, 'system', 'reset', '-f'], { env });
   fs.rmSync(root, { recursive: true, force: true });

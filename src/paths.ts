@@ -31,6 +31,9 @@ export const downloadsDir = () => path.join(imagesDir(), 'downloads');
 export const stateDir = () => path.join(dataRoot(), 'state');
 export const databasePath = () => path.join(stateDir(), 'tbox.db');
 export const containerDir = (id: string) => path.join(stateDir(), 'containers', id);
+/** What the shim writes for a container: its log, and its exit code once it ends. */
+export const logPath = (id: string) => path.join(containerDir(id), 'container.log');
+export const exitFilePath = (id: string) => path.join(containerDir(id), 'exit');
 /** A volume's data, as Docker lays it out: <root>/volumes/<name>/_data. The name is checked where it enters (volume/volumes.ts). */
 export const volumeDataDir = (name: string) => path.join(dataRoot(), 'volumes', name, '_data');
 

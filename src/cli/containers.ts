@@ -319,9 +319,10 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
       const { listContainers } = await import('../state/containers.js');
       const { bindingsOf } = await import('../state/ports.js');
       const { filterContainers, parseFilters } = await import('../container/ps-filter.js');
-      const { lookupImage } = await import('../image/store.js');
-      const { upperSize } = await import('../container/changes.js');
       const wanted = parseFilters(o.filter);
+      // the image store and the size walk load only for the filter and the flag that need them
+      const lookupImage = wanted.has('ancestor') ? (await import('../image/store.js')).lookupImage : () => undefined;
+      const upperSize = o.size ? (await import('../container/changes.js')).upperSize : () => 0;
       const last = o.latest ? 1 : o.last === undefined ? undefined : Number(o.last);
       reconcile();
       // Docker: -n and -l look at every container; a filter on status or exit code does too.

@@ -71,10 +71,15 @@ export function registerImageCommands(program: Command, setExit: (code: number) 
     .command('pull')
     .description('Download an image from a registry (Docker Hub unless the name says otherwise)')
     .argument('<name>', 'NAME[:TAG|@sha256:DIGEST]')
-    .action(async (name: string) => {
+    .option('-q, --quiet', 'no progress: print only the reference', false)
+    .action(async (name: string, o) => {
       const { pullImage } = await import('../image/registry/pull.js');
       const { parseReference } = await import('../image/reference.js');
-      await pullImage(name);
+      const { Writable } = await import('node:stream');
+      await pullImage(
+        name,
+        o.quiet ? (new Writable({ write: (_c, _e, done) => done() }) as unknown as NodeJS.WriteStream) : process.stdout,
+      );
       const ref = parseReference(name);
       process.stdout.write(`${ref.repository}${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}\n`);
     });

@@ -7,15 +7,6 @@ import { TboxError, EXIT_TBOX, asTboxError } from '../errors.js';
 import { isDebug, setDebug } from '../host/command.js';
 import { setExplain } from '../host/explain.js';
 import { renderTemplate } from './format.js';
-import { registerContainerCommands } from './containers.js';
-import { registerImageCommands, registerImageGroupCommands } from './images.js';
-import { registerNetworkCommands } from './networks.js';
-import { registerInfoCommand, registerSystemCommands } from './system.js';
-import { registerStatsCommands } from './stats.js';
-import { registerVolumeCommands } from './volumes.js';
-import { registerDiagnoseCommands } from './diagnose.js';
-import { registerComposeCommands } from './compose.js';
-import { registerEventsCommand } from './events.js';
 
 /** With --debug: the chain of causes, each with its stack. */
 function causes(err: unknown): string {
@@ -68,6 +59,70 @@ function groupCommands(program: Command): void {
   );
 }
 
+type SetExit = (code: number) => void;
+
+/** Which module defines which commands; test/unit/cli-registry.test.ts checks the lists against what each defines. */
+export const REGISTRARS: { commands: string[]; register: (program: Command, setExit: SetExit) => Promise<void> }[] = [
+  {
+    commands: ['run', 'create', 'start', 'stop', 'restart', 'kill', 'wait', 'logs', 'attach', 'rename', 'pause', 'unpause'].concat([
+      'cp',
+      'diff',
+      'commit',
+      'export',
+      'exec',
+      'ps',
+      'inspect',
+      'port',
+      'rm',
+    ]),
+    register: async (p, s) => (await import('./containers.js')).registerContainerCommands(p, s),
+  },
+  {
+    commands: ['images', 'import', 'pull', 'push', 'load', 'save', 'history', 'tag', 'rmi'],
+    register: async (p, s) => (await import('./images.js')).registerImageCommands(p, s),
+  },
+  { commands: ['stats', 'top', 'update'], register: async (p) => (await import('./stats.js')).registerStatsCommands(p) },
+  {
+    commands: ['container'],
+    register: async (p, s) => {
+      const [{ registerContainerCommands }, { registerStatsCommands }] = await Promise.all([
+        import('./containers.js'),
+        import('./stats.js'),
+      ]);
+      managementGroup(p, 'container', 'Manage containers', (group) => {
+        registerContainerCommands(group, s);
+        registerStatsCommands(group);
+      });
+    },
+  },
+  {
+    commands: ['image'],
+    register: async (p, s) => {
+      const { registerImageCommands, registerImageGroupCommands } = await import('./images.js');
+      managementGroup(p, 'image', 'Manage images', (group) => {
+        registerImageCommands(group, s);
+        registerImageGroupCommands(group);
+      });
+    },
+  },
+  { commands: ['network'], register: async (p, s) => (await import('./networks.js')).registerNetworkCommands(p, s) },
+  { commands: ['system'], register: async (p, s) => (await import('./system.js')).registerSystemCommands(p, s) },
+  { commands: ['info'], register: async (p) => (await import('./system.js')).registerInfoCommand(p) },
+  { commands: ['volume'], register: async (p, s) => (await import('./volumes.js')).registerVolumeCommands(p, s) },
+  { commands: ['doctor', 'trace'], register: async (p, s) => (await import('./diagnose.js')).registerDiagnoseCommands(p, s) },
+  { commands: ['compose'], register: async (p, s) => (await import('./compose.js')).registerComposeCommands(p, s) },
+  { commands: ['events'], register: async (p) => (await import('./events.js')).registerEventsCommand(p) },
+];
+
+/** The command named in argv, past tbox's own options; undefined for none, or for --help and --version. */
+function commandName(argv: string[]): string | undefined {
+  for (const arg of argv.slice(2)) {
+    if (arg === '-D' || arg === '--debug' || arg === '--explain') continue;
+    return arg.startsWith('-') ? undefined : arg;
+  }
+  return undefined;
+}
+
 function requireRoot(): void {
   if (process.getuid?.() !== 0) {
     throw new TboxError('tbox needs root for namespaces, mounts and networking: run it as root (sudo tbox ...)');
@@ -106,24 +161,10 @@ export async function main(argv: string[]): Promise<number> {
         ? option.description
         : `${option.description} (default: ${JSON.stringify(option.defaultValue)})`,
   });
-  registerContainerCommands(program, setExit);
-  registerImageCommands(program, setExit);
-  registerStatsCommands(program);
-  managementGroup(program, 'container', 'Manage containers', (group) => {
-    registerContainerCommands(group, setExit);
-    registerStatsCommands(group);
-  });
-  managementGroup(program, 'image', 'Manage images', (group) => {
-    registerImageCommands(group, setExit);
-    registerImageGroupCommands(group);
-  });
-  registerNetworkCommands(program, setExit);
-  registerSystemCommands(program, setExit);
-  registerInfoCommand(program);
-  registerVolumeCommands(program, setExit);
-  registerDiagnoseCommands(program, setExit);
-  registerComposeCommands(program, setExit);
-  registerEventsCommand(program);
+  const wanted = commandName(argv);
+  // Only the command asked for is loaded and defined; help, completion and a name tbox does not know get them all.
+  const some = REGISTRARS.filter((r) => wanted !== undefined && r.commands.includes(wanted));
+  for (const r of some.length ? some : REGISTRARS) await r.register(program, setExit);
   program
     .command('completion')
     .description('Print a shell completion script: eval "$(tbox completion bash)"')

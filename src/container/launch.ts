@@ -11,9 +11,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { start, missingTool, writeKernelFileAsync } from '../host/command.js';
+import { start, writeKernelFileAsync } from '../host/command.js';
 import { explainShimStep, isExplaining } from '../host/explain.js';
-import { shimPath, containerDir } from '../paths.js';
+import { shimPath, containerDir, exitFilePath, logPath } from '../paths.js';
 import { TboxError, EXIT_TBOX } from '../errors.js';
 import { buildOciSpec, seccompRulesPath, SEED_OPTION, writeOciSpec, type OciMount, type OciSpec } from './oci.js';
 import { capMask, capsOfMask } from './security/capabilities.js';
@@ -49,8 +49,6 @@ export interface Launched {
   exited: Promise<number>;
 }
 
-export const logPath = (id: string) => path.join(containerDir(id), 'container.log');
-export const exitFilePath = (id: string) => path.join(containerDir(id), 'exit');
 const envFilePath = (id: string) => path.join(containerDir(id), 'env');
 
 /** The container's environment as the shim reads it: KEY=VAL entries, each ending in NUL. */
@@ -58,7 +56,8 @@ export const envFileText = (env: readonly string[]) => env.map((e) => `${e}\0`).
 
 export class StartError extends TboxError {}
 
-const UNSHARE_FLAG: Record<string, string> = { mount: '--mount', uts: '--uts', ipc: '--ipc', pid: '--pid', network: '--net' };
+/** config.json's namespace types as the shim's --unshare (unshare(1)'s) names them. */
+const UNSHARE_NAME: Record<string, string> = { mount: 'mount', uts: 'uts', ipc: 'ipc', pid: 'pid', network: 'net' };
 
 /** /dev and /dev/shm are tmpfs the shim makes itself (rootfs.c); any other tmpfs in config.json is the user's. */
 const SHIM_TMPFS = new Set(['/dev', '/dev/shm']);
@@ -149,9 +148,10 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     '--',
     ...spec.process.args,
   ];
-  // unshare(1)'s flag for each namespace config.json makes; nsenter(1) for one it joins (a path)
-  const namespaces = spec.linux.namespaces.filter((n) => !n.path).map((n) => UNSHARE_FLAG[n.type]!);
-  const joins = spec.linux.namespaces.filter((n) => n.path).map((n) => `--${n.type === 'network' ? 'net' : n.type}=${n.path}`);
+  // The shim makes config.json's namespaces itself (unshare(2)), and joins one given by path (setns(2)).
+  const made = spec.linux.namespaces.filter((n) => !n.path).map((n) => UNSHARE_NAME[n.type]!);
+  const joined = spec.linux.namespaces.find((n) => n.type === 'network' && n.path)?.path;
+  const nsArgs = [...(made.length ? ['--unshare', made.join(',')] : []), ...(joined ? ['--netns', joined] : [])];
 
   const stdio: StdioOptions = [
     ...(opts.stdio === 'inherit' ? [c.spec.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'] : ['ignore', 'ignore', 'ignore']),
@@ -160,9 +160,7 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     ...(isExplaining() ? ['pipe'] : []),
   ] as StdioOptions;
 
-  const unshare = ['unshare', ...namespaces, '--', shimPath, ...shimArgs];
-  const [cmd, ...args] = joins.length ? ['nsenter', ...joins, '--', ...unshare] : unshare;
-  const child = start(cmd!, args, {
+  const child = start(shimPath, [...nsArgs, ...shimArgs], {
     stdio,
     detached: opts.stdio === 'detached',
   });
@@ -193,7 +191,11 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     };
 
     child.on('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'ENOENT' ? missingTool(cmd!) : new TboxError(`cannot start ${cmd}: ${err.message}`));
+      reject(
+        err.code === 'ENOENT'
+          ? new TboxError(`${shimPath} is missing: run npm run build`)
+          : new TboxError(`cannot start the monitor: ${err.message}`),
+      );
     });
 
     // The report and sync pipes are sockets: a container killed at the wrong

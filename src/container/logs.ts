@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { findContainer, getContainer } from '../state/containers.js';
-import { logPath } from './launch.js';
+import { logPath } from '../paths.js';
 import { isRunning, reconcile } from './reconcile.js';
 
 export interface LogEntry {

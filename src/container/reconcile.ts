@@ -8,7 +8,7 @@ import { isAlive } from '../host/proc.js';
 import { abandonStart, markExited, runningContainers, type ContainerRecord } from '../state/containers.js';
 import { asTboxError, teardown } from '../errors.js';
 import { cgroupOf } from './cgroups/cgroup.js';
-import { exitFilePath } from './launch.js';
+import { exitFilePath } from '../paths.js';
 import { destroyContainer } from './remove.js';
 import { releaseContainerNetwork } from '../network/attach.js';
 

@@ -5,7 +5,7 @@ import { containerDir } from '../paths.js';
 import { releaseContainerNetwork } from '../network/attach.js';
 import { deleteContainer, type ContainerRecord } from '../state/containers.js';
 import { removeAnonymousVolumes } from '../volume/volumes.js';
-import { releaseView } from './copy/copy.js';
+import { releaseView } from './copy/view.js';
 
 /** Delete a stopped container: its writable layer, its files and its row; with volumes, its anonymous volumes too (rm -v, --rm). */
 export function destroyContainer(c: ContainerRecord, opts: { volumes?: boolean } = {}): void {

@@ -198,8 +198,10 @@ async function startContainer(c: ContainerRecord, image: ImageRecord, detached: 
       } catch (err) {
         launched.abort();
         await launched.exited;
-        // pid 1 may have died first (a refused mount): its reason, not ip's.
-        throw launched.failure() ?? err;
+        // pid 1 may have died first (a refused mount): its reason, not ip's;
+        // unless its reason is only the abort just sent.
+        const first = launched.failure();
+        throw first && !/aborted by tbox before start/.test(first.message) ? first : err;
       }
     }
     const ticks = readProcStat(launched.shimPid)?.startTicks ?? null;

@@ -16,6 +16,10 @@ export const isExplaining = () => explaining;
 /** The why of a command, by what it does: first match wins. */
 const WHY: [RegExp, string][] = [
   [/^unshare /, 'new namespaces: the container gets its own mounts, hostname, IPC, process ids and network stack'],
+  [
+    /tbox-shim --unshare /,
+    "the container's monitor: it makes the namespaces, builds the root, starts pid 1 and waits for it (its steps follow)",
+  ],
   [/ip link add name \S+ type bridge/, 'bridge: a virtual switch on the host; every container plugs its veth into it'],
   [/ip link set \S+ alias /, "the bridge's owner (this data root), so no other tbox takes it"],
   [/ip addr add \S+ .*dev eth0/, "the container's address, on its end of the veth pair (clink)"],

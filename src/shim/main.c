@@ -158,6 +158,8 @@ static void parse(int argc, char **argv, struct spec *s) {
             if (sscanf(argv[++i], "%llx,%llx,%llx,%llx,%llx", &c->bounding, &c->effective, &c->permitted, &c->inheritable, &c->ambient) != 5) usage();
             c->set = 1;
         }
+        else if (!strcmp(a, "--unshare")) s->unshare = argv[++i];
+        else if (!strcmp(a, "--netns")) s->netns_path = argv[++i];
         else if (!strcmp(a, "--rlimit") && s->nrlimits < 32) s->rlimits[s->nrlimits++] = argv[++i];
         else if (!strcmp(a, "--cgroup") && s->ncgroups < 16) s->cgroups[s->ncgroups++] = argv[++i];
         else if (!strcmp(a, "--seccomp")) {
@@ -219,6 +221,35 @@ static int join_namespaces(int pid) {
     return 0;
 }
 
+/* config.json's linux.namespaces: join the one with a path (--network
+ * container:X), make the others. unshare(2) here, not unshare(1) before us:
+ * one exec less on every start. The new pid namespace is our children's. */
+static int enter_namespaces(const struct spec *s) {
+    if (s->netns_path) {
+        explain("the network namespace of another container (--network container:)", "nsenter --net=%s", s->netns_path);
+        int fd = open(s->netns_path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) { fprintf(stderr, "tbox-shim: join %s: %s\n", s->netns_path, strerror(errno)); return -1; }
+        close(fd);
+    }
+    if (!s->unshare) return 0;
+    int flags = 0;
+    char list[64], shown[128] = "";
+    snprintf(list, sizeof list, "%s", s->unshare);
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(t, "mount")) flags |= CLONE_NEWNS;
+        else if (!strcmp(t, "uts")) flags |= CLONE_NEWUTS;
+        else if (!strcmp(t, "ipc")) flags |= CLONE_NEWIPC;
+        else if (!strcmp(t, "pid")) flags |= CLONE_NEWPID;
+        else if (!strcmp(t, "net")) flags |= CLONE_NEWNET;
+        else { fprintf(stderr, "tbox-shim: unknown namespace %s\n", t); return -1; }
+        /* as unshare(1) would be typed */
+        snprintf(shown + strlen(shown), sizeof shown - strlen(shown), " --%s", t);
+    }
+    explain("new namespaces: the container gets its own mounts, hostname, IPC, process ids and network stack", "unshare%s", shown);
+    if (unshare(flags) < 0) { perror("tbox-shim: unshare"); return -1; }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     struct spec s;
     parse(argc, argv, &s);
@@ -242,17 +273,14 @@ int main(int argc, char **argv) {
         if (log_fd < 0) { fprintf(stderr, "tbox-shim: %s: %s\n", s.log_file, strerror(errno)); return 125; }
         if (!s.tty && (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_out_pipe, O_CLOEXEC) < 0)) { perror("tbox-shim: pipe"); return 125; }
     }
-    /* tbox's namespaces, to return to after the fork: our parent is tbox,
-     * which unshare(1) did not move. */
-    char ns_path[64];
-    snprintf(ns_path, sizeof ns_path, "/proc/%d/ns/mnt", getppid());
-    int host_mnt = open(ns_path, O_RDONLY | O_CLOEXEC);
-    snprintf(ns_path, sizeof ns_path, "/proc/%d/ns/net", getppid());
-    int host_net = open(ns_path, O_RDONLY | O_CLOEXEC);
-    /* Our own pid namespace: once pid 1 is gone, fork() into the container's
-     * fails with ENOMEM, and the clean-up hook needs a fork. */
+    /* tbox's namespaces, to return to after the fork: ours, before we
+     * leave them. The pid one too: once pid 1 is gone, fork() into the
+     * container's fails with ENOMEM, and the clean-up hook needs a fork. */
+    int host_mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    int host_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     int host_pid = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
     if (host_mnt < 0 || host_net < 0 || host_pid < 0) { perror("tbox-shim: host namespaces"); return 125; }
+    if (enter_namespaces(&s) < 0) return 125;
     if (s.report_fd >= 0) fcntl(s.report_fd, F_SETFD, FD_CLOEXEC);
     if (pipe2(err_pipe, O_CLOEXEC) < 0) { perror("tbox-shim: pipe"); return 125; }
     tty_mode = s.tty;

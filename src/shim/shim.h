@@ -42,6 +42,8 @@ struct user_mount { char kind; const char *src, *dst, *opts; };
 struct spec {
     const char *rootfs, *lower, *upper, *work, *hostname, *cwd, *exit_file, *log_file, *user;
     int report_fd, sync_fd, loopback_up, tee, tty, interactive;
+    /* namespaces to make (mount,uts,ipc,pid,network) and a network one to join first */
+    const char *unshare, *netns_path;
     /* exec: join this running container's namespaces instead of making new ones */
     int join_pid;
     char *on_exit[MAX_HOOK_ARGS + 1];

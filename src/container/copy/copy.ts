@@ -19,6 +19,7 @@ import { cgroupOf } from '../cgroups/cgroup.js';
 import { isRunning, reconcile } from '../reconcile.js';
 import { resolveInScope } from './scope.js';
 import { copyTree, landing } from './tree.js';
+import { viewDir } from './view.js';
 
 /** Freeze a running container for the duration of `use` (unless the user paused it already). */
 async function frozen<T>(c: ContainerRecord, use: () => Promise<T>): Promise<T> {
@@ -36,7 +37,7 @@ async function withOverlay<T>(c: ContainerRecord, writable: boolean, use: (root:
   const image = lookupImage(c.imageId);
   if (!image) throw new NotFoundError(`image ${c.imageId.slice(7, 19)} of container ${c.name} is gone`);
   const dir = containerDir(c.id);
-  const view = path.join(dir, 'view');
+  const view = viewDir(c.id);
   for (const sub of ['upper', 'work', 'view']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
   const lowers = lowerDirs(image).join(':');
   const opts = writable ? `lowerdir=${lowers},upperdir=${dir}/upper,workdir=${dir}/work` : `lowerdir=${dir}/upper:${lowers}`;
@@ -46,16 +47,6 @@ async function withOverlay<T>(c: ContainerRecord, writable: boolean, use: (root:
     () => run('umount', ['-l', view]),
     () => use(view),
   );
-}
-
-/** A view left mounted by a tbox that was killed mid-copy: unmount it, so the container's directory can go. */
-export function releaseView(id: string): void {
-  const view = path.join(containerDir(id), 'view');
-  const mounted = fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .some((l) => l.split(' ')[4] === view);
-  if (mounted) run('umount', ['-l', view]);
 }
 
 /** cp sees what the container sees, volumes too, while it runs: its root through /proc, frozen. */
