@@ -10,7 +10,7 @@ import type { StdioOptions } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { start } from '../host/command.js';
 import { shimPath } from '../paths.js';
-import { lookupImage, lowerDirs } from '../image/store.js';
+import { lookupImage, lowerDirs } from '../image/lookup.js';
 import { resolveUser } from '../image/user.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { findContainer } from '../state/containers.js';

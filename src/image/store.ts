@@ -105,25 +105,10 @@ export function saveImage(rawConfig: string, ref: ImageReference | undefined, ma
   return images.imageById(id)!;
 }
 
-/** Find an image by name[:tag], name@digest, full id, or id prefix; undefined if absent. */
-export function lookupImage(ref: string): ImageRecord | undefined {
-  const hex = ref.replace(/^sha256:/, '');
-  if (/^[0-9a-f]{6,64}$/.test(hex)) {
-    const ids = images.imageIdsByPrefix(`sha256:${hex}`);
-    if (ids.length > 1) throw new InvalidArgumentError(`multiple images match id prefix "${ref}"`);
-    if (ids.length === 1) return images.imageById(ids[0]!);
-  }
-  const parsed = parseReference(ref);
-  const id = parsed.digest ? images.imageIdByDigest(parsed.repository, parsed.digest) : images.imageIdByTag(parsed.repository, parsed.tag);
-  return id ? images.imageById(id) : undefined;
-}
+import { lookupImage } from './lookup.js';
 
-/** Overlay lowerdirs for an image, top layer first as overlayfs wants them. */
-export function lowerDirs(image: ImageRecord): string[] {
-  return image.config.rootfs.diff_ids.map(layerDir).reverse();
-}
+export { lookupImage, lowerDirs } from './lookup.js';
 
-/** `tbox tag SOURCE TARGET` */
 export function tagImage(source: string, target: string): void {
   const image = lookupImage(source);
   if (!image) throw new NotFoundError(`No such image: ${source}`);

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { databasePath, stateDir } from '../paths.js';
 import { migrations } from './migrations.js';
@@ -42,12 +43,21 @@ function explainOpenFailure(err: unknown): unknown {
   return err;
 }
 
+/**
+ * The addon's path, handed to better-sqlite3 so it skips the `bindings`
+ * module's search of a dozen candidate paths on every command.
+ */
+function nativeBinding(): string | undefined {
+  const file = path.join(path.dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
+  return fs.existsSync(file) ? file : undefined;
+}
+
 /** Open and migrate a database file (or ':memory:', which the unit tests use through useDatabase). */
 export function openDatabase(file: string, mayCreate = true): Database {
   // Required here, not imported at the top, so commands that never touch
   // state (--help, --version) do not load the native module.
   const Sqlite = require('better-sqlite3') as typeof BetterSqlite3;
-  const conn = new Sqlite(file, { fileMustExist: !mayCreate });
+  const conn = new Sqlite(file, { fileMustExist: !mayCreate, nativeBinding: nativeBinding() });
   try {
     // Many tbox processes share this file: wait for locks instead of failing.
     conn.pragma('busy_timeout = 10000');
