@@ -62,10 +62,15 @@ describe('tbox pull', () => {
     expect(box.tbox(['images', '--format', '{{.Repository}}:{{.Tag}}']).stdout).toContain(`${registry.host}/test/bb:1\n`);
   });
 
-  it('does not download layers the store already has', () => {
-    const r = box.tbox(['pull', `${registry.host}/test/bb:1`]);
-    expect(r.stdout).toMatch(/[0-9a-f]{12}: Already exists\n/);
-    expect(r.stdout).toMatch(/Status: Image is up to date/);
+  it('does not download layers the store already has; a re-pull fetches only the manifest', () => {
+    const again = box.tbox(['pull', `${registry.host}/test/bb:1`]);
+    expect(again.stdout).not.toMatch(/Pulling fs layer|Already exists/);
+    expect(again.stdout).toMatch(/Digest: sha256:[0-9a-f]{64}\nStatus: Image is up to date/);
+    // the same layers under another name: each is already in the store
+    push(path.join(work, 'bb'), registry.host, 'test/bbcopy:1');
+    const copy = box.tbox(['pull', `${registry.host}/test/bbcopy:1`]);
+    expect(copy.stdout).toMatch(/[0-9a-f]{12}: Already exists\n/);
+    expect(copy.stdout).not.toMatch(/Pulling fs layer/);
   });
 
   it('run pulls a missing image first, as docker run does', () => {

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TboxError } from '../../errors.js';
 import { DOCKER_HUB } from '../reference.js';
+import { request, type HttpResponse } from './http.js';
 
 export const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
@@ -61,7 +62,7 @@ class Watchdog {
 /** A registry response whose body is bounded in size and time. */
 export interface BoundedResponse {
   status: number;
-  headers: Headers;
+  headers: HttpResponse['headers'];
   /** The body in chunks; throws RegistryError past maxBytes or when the registry stalls. */
   body: AsyncIterable<Uint8Array>;
   cancel(): Promise<void>;
@@ -107,7 +108,7 @@ export function parseChallenge(header: string): { scheme: string; params: Record
   return { scheme, params };
 }
 
-async function readCapped(res: Response, max: number, what: string): Promise<string> {
+async function readCapped(res: HttpResponse, max: number, what: string): Promise<string> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
@@ -142,7 +143,7 @@ export class RegistryClient {
    */
   async getBounded(pathname: string, maxBytes: number, what: string, headers: Record<string, string> = {}): Promise<BoundedResponse> {
     const dog = new Watchdog(what);
-    let res: Response;
+    let res: HttpResponse;
     try {
       res = await this.get(pathname, headers, dog.controller.signal);
     } catch (err) {
@@ -185,7 +186,7 @@ export class RegistryClient {
   }
 
   /** GET with auth: on a 401 challenge, get a token (or use basic credentials) and retry once. */
-  get(pathname: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+  get(pathname: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<HttpResponse> {
     return this.request('GET', pathname, { headers, signal });
   }
 
@@ -198,7 +199,7 @@ export class RegistryClient {
     method: string,
     target: string,
     init: { headers?: Record<string, string>; body?: Blob | string; signal?: AbortSignal } = {},
-  ): Promise<Response> {
+  ): Promise<HttpResponse> {
     const url = /^https?:/.test(target)
       ? target
       : target.startsWith('/')
@@ -207,7 +208,7 @@ export class RegistryClient {
     if (new URL(url).host !== this.host)
       throw new RegistryError(`${this.host} sent an upload location on another host: ${new URL(url).host}`);
     const attempt = () =>
-      fetch(url, {
+      request(url, {
         method,
         body: init.body,
         headers: { ...init.headers, ...(this.authorization ? { Authorization: this.authorization } : {}) },
@@ -229,13 +230,13 @@ export class RegistryClient {
     return res;
   }
 
-  private async send(attempt: () => Promise<Response>): Promise<Response> {
+  private async send(attempt: () => Promise<HttpResponse>): Promise<HttpResponse> {
     try {
       return await attempt();
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new RegistryError(`cannot reach registry ${this.host}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+      const e = err as { code?: string; message?: string };
+      throw new RegistryError(`cannot reach registry ${this.host}: ${e.code ?? e.message}`);
     }
   }
 
@@ -251,7 +252,7 @@ export class RegistryClient {
     const realm = new URL(params.realm);
     if (params.service) realm.searchParams.set('service', params.service);
     realm.searchParams.set('scope', params.scope ?? `repository:${this.repository}:${this.actions}`);
-    const res = await this.send(() => fetch(realm, { headers: basic ? { Authorization: `Basic ${basic}` } : {}, signal }));
+    const res = await this.send(() => request(realm, { headers: basic ? { Authorization: `Basic ${basic}` } : {}, signal }));
     if (!res.ok) throw new RegistryError(`${this.host}: token request to ${realm.origin} failed: ${res.status}`);
     const text = await readCapped(res, MAX_MANIFEST_BYTES, `${this.host}: token response`);
     let body: { token?: unknown; access_token?: unknown } = {};

@@ -10,6 +10,7 @@ import { downloadsDir, imagesDir } from '../../paths.js';
 import { DiskFullError, TboxError } from '../../errors.js';
 import { parseReference, formatReference, familiarName, type ImageReference } from '../reference.js';
 import { addLayer, hasLayer, lookupImage, platformArchitecture, saveImage } from '../store.js';
+import * as images from '../../state/images.js';
 import type { ImageRecord } from '../../state/images.js';
 import { MANIFEST_TYPES, MAX_MANIFEST_BYTES, RegistryClient, RegistryError, endpointsFor } from './client.js';
 import { checkDigest, digestFileName, digestOf, hasherFor, isDigest } from '../digest.js';
@@ -204,6 +205,14 @@ async function pullFrom(base: string, ref: ImageReference, progress: PullProgres
   const client = new RegistryClient(base, ref.path);
   let { manifest, digest, type } = await fetchManifest(client, ref.digest ?? ref.tag);
   const topDigest = digest;
+  // Pulled by this digest before, all layers still here: nothing to fetch but the tag.
+  const known = images.imageIdByDigest(ref.repository, topDigest);
+  const have = known ? images.imageById(known) : undefined;
+  if (have && have.config.rootfs.diff_ids.every(hasLayer)) {
+    if (!ref.digest) images.tagImage(have.id, ref.repository, ref.tag);
+    progress.message(`Digest: ${topDigest}`);
+    return have;
+  }
   if (isIndex(manifest, type)) {
     const chosen = choosePlatform(manifest, formatReference(ref));
     ({ manifest, digest, type } = await fetchManifest(client, chosen.digest));

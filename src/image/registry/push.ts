@@ -51,6 +51,7 @@ async function gzippedLayer(diffId: string, dir: string): Promise<Blob & { file:
 
 async function uploadBlob(client: RegistryClient, digest: string, body: globalThis.Blob): Promise<boolean> {
   const head = await client.request('HEAD', `blobs/${digest}`);
+  await head.body.cancel();
   if (head.ok) return false;
   const start = await client.request('POST', 'blobs/uploads/');
   await start.body?.cancel();
