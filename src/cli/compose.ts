@@ -58,7 +58,7 @@ export function registerComposeCommands(program: Command, setExit: (code: number
     .option('--format <format>', 'table, json, or a template')
     .action(async (o) => {
       const { projectContainers, SERVICE_LABEL } = await import('../compose/compose.js');
-      const { statusWord } = await import('../container/ps-filter.js');
+      const { statusWord } = await import('../state/containers.js');
       const list = projectContainers((await project(compose)).name).filter((c) => o.all || c.state === 'running');
       if (o.quiet) return list.forEach((c) => process.stdout.write(`${c.id}\n`));
       const records = list.map((c) => ({

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ago, humanSize, printRecords, renderTemplate, truncate } from './format.js';
 import { addRunOptions, runOptions } from './run-flags.js';
 import { forEachName } from './each.js';
-import type { ContainerRecord } from '../state/containers.js';
+import { statusWord, type ContainerRecord } from '../state/containers.js';
 import type { PortBinding } from '../state/ports.js';
 import { formatPortsColumn } from '../network/ports.js';
 
@@ -22,7 +22,7 @@ function psRecord(c: ContainerRecord, bindings: PortBinding[]) {
     CreatedAt: c.createdAt,
     RunningFor: ago(c.createdAt),
     Status: statusText(c),
-    State: c.state === 'running' && c.paused ? 'paused' : c.state,
+    State: statusWord(c),
     Labels: Object.entries(c.spec.labels ?? {})
       .map(([k, v]) => `${k}=${v}`)
       .join(','),

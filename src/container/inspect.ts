@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { containerDir } from '../paths.js';
-import type { ContainerRecord } from '../state/containers.js';
+import { statusWord, type ContainerRecord } from '../state/containers.js';
 import { containerEndpoint } from '../network/attach.js';
 import { parseRestartPolicy } from './restart-policy.js';
 import { formatIp, parseCidr } from '../network/ipv4.js';
@@ -93,7 +93,7 @@ export function inspectContainer(c: ContainerRecord) {
     Path: c.spec.args[0],
     Args: c.spec.args.slice(1),
     State: {
-      Status: running && c.paused ? 'paused' : c.state,
+      Status: statusWord(c),
       Running: running,
       Paused: running && c.paused,
       Pid: running ? (c.pid ?? 0) : 0,

@@ -3,7 +3,7 @@
  * matches; values of one key are ORed, different keys ANDed.
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { ContainerRecord } from '../state/containers.js';
+import { statusWord, type ContainerRecord } from '../state/containers.js';
 import type { ImageRecord } from '../state/images.js';
 
 const KEYS = ['status', 'name', 'id', 'label', 'network', 'ancestor', 'exited'] as const;
@@ -25,9 +25,6 @@ export function parseFilters(filters: string[]): Map<Key, string[]> {
   }
   return wanted;
 }
-
-/** Docker's status word: paused is a running container that is frozen. */
-export const statusWord = (c: ContainerRecord) => (c.state === 'running' && c.paused ? 'paused' : c.state);
 
 /** Does a container match one filter value? `images` resolves ancestor= to image ids. */
 function matches(key: Key, value: string, c: ContainerRecord, imageOf: (ref: string) => ImageRecord | undefined): boolean {

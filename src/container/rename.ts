@@ -1,6 +1,6 @@
 /** `tbox rename`: a new name, which peers on its user networks learn at once. */
 import { ConflictError } from '../errors.js';
-import { findContainer, renameContainer } from '../state/containers.js';
+import { findContainer, isUniqueViolation, renameContainer } from '../state/containers.js';
 import { resolveNetwork } from '../network/networks.js';
 import { refreshNetworkHosts } from '../network/hosts.js';
 import { validateName } from './names.js';
@@ -14,7 +14,7 @@ export function renameExisting(ref: string, newName: string): void {
   try {
     renameContainer(c.id, name);
   } catch (err) {
-    if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
+    if (!isUniqueViolation(err)) throw err;
     throw new ConflictError(
       `Conflict. The container name "/${name}" is already in use: remove (or rename) that container to reuse the name.`,
     );

@@ -24,6 +24,7 @@ import {
   findContainer,
   getContainer,
   insertContainer,
+  isUniqueViolation,
   isBeingRemoved,
   markExited,
   markRunning,
@@ -54,10 +55,6 @@ export interface RunOptions extends Omit<RunFlags, 'hostname' | 'mounts'>, Mount
   ip?: string;
   pull?: PullPolicy;
   restart?: string;
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
 export async function createContainer(opts: RunOptions): Promise<{ container: ContainerRecord; image: ImageRecord }> {

@@ -173,6 +173,12 @@ function fromRow(r: Row): ContainerRecord {
   };
 }
 
+/** Docker's status word: paused is a running container that is frozen. */
+export const statusWord = (c: ContainerRecord) => (c.state === 'running' && c.paused ? 'paused' : c.state);
+
+/** The write a unique index refused (a container name in use). */
+export const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+
 export function insertContainer(c: ContainerRecord): void {
   write((db) => {
     db.prepare(
