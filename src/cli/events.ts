@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { collect } from './run-flags.js';
 import type { TboxEvent } from '../state/events.js';
 import { renderTemplate } from './format.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /** Docker's event line: `<time> container create <id> (image=busybox, name=web)`. */
 function eventLine(e: TboxEvent): string {
@@ -34,7 +35,7 @@ function eventFilter(filters: string[]): (e: TboxEvent) => boolean {
     const eq = f.indexOf('=');
     const key = f.slice(0, eq);
     if (eq < 0 || !['type', 'event', 'action', 'container', 'image', 'name'].includes(key)) {
-      throw new Error(`invalid filter '${f}': type=, event=, container=, image= or name=`);
+      throw new InvalidArgumentError(`invalid filter '${f}': type=, event=, container=, image= or name=`);
     }
     const k = key === 'action' ? 'event' : key === 'name' ? 'container' : key;
     wanted.set(k, [...(wanted.get(k) ?? []), f.slice(eq + 1)]);
@@ -59,13 +60,7 @@ export function registerEventsCommand(program: Command): void {
     .action(async (o) => {
       const { readEvents } = await import('../state/events.js');
       const { parseTimeArg } = await import('./times.js');
-      const { InvalidArgumentError } = await import('../errors.js');
-      let keep: (e: TboxEvent) => boolean;
-      try {
-        keep = eventFilter(o.filter);
-      } catch (err) {
-        throw new InvalidArgumentError((err as Error).message);
-      }
+      const keep = eventFilter(o.filter);
       const started = Date.now();
       const since = o.since === undefined ? started : parseTimeArg(o.since, '--since');
       const until = o.until === undefined ? Number.POSITIVE_INFINITY : parseTimeArg(o.until, '--until');

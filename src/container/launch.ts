@@ -43,7 +43,7 @@ export interface Launched {
   release(): Promise<void>;
   /** Make pid 1 give up before exec (only while held). */
   abort(): void;
-  /** Why pid 1 could not start, once the shim said so. */
+  /** Why pid 1 could not start, once the shim said so (not the abort tbox sent it). */
   failure(): StartError | undefined;
   /** Resolves with the container's exit code. */
   exited: Promise<number>;
@@ -212,7 +212,9 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
         // here, on the thread pool, it overlaps pid 1 building its root.
         joined = Promise.all(opts.cgroupDirs.map((d) => writeKernelFileAsync(path.join(d, 'cgroup.procs'), String(pid))));
         joined.catch(() => {}); // judged in release()
-        resolve({ child, shimPid: child.pid!, pid, release, abort, failure: () => startError, exited });
+        // pid 1 reports tbox's own abort as its failure (child.c); that is no reason of its own
+        const failure = () => (startError && !/^aborted by tbox before start/.test(startError.message) ? startError : undefined);
+        resolve({ child, shimPid: child.pid!, pid, release, abort, failure, exited });
       } else if (word === 'ready') {
         settleReady();
       } else if (word === 'error') {

@@ -20,8 +20,7 @@ export function unpauseContainer(ref: string): void {
   reconcile();
   const c = findContainer(ref);
   if (!isRunning(c) || !c.paused) throw new ConflictError(`Container ${c.id} is not paused`);
-  cgroupOf(c.id).freeze(false);
-  setPaused(c.id, false);
+  thawIfPaused(c);
 }
 
 /** A frozen process acts on no signal: stop, kill and rm -f thaw it after signalling, as Docker does. */

@@ -195,10 +195,8 @@ async function startContainer(c: ContainerRecord, image: ImageRecord, detached: 
       } catch (err) {
         launched.abort();
         await launched.exited;
-        // pid 1 may have died first (a refused mount): its reason, not ip's;
-        // unless its reason is only the abort just sent.
-        const first = launched.failure();
-        throw first && !/aborted by tbox before start/.test(first.message) ? first : err;
+        // pid 1 may have died first (a refused mount): its reason, not ip's.
+        throw launched.failure() ?? err;
       }
     }
     const ticks = readProcStat(launched.shimPid)?.startTicks ?? null;
@@ -282,11 +280,16 @@ async function runCreated(c: ContainerRecord, image: ImageRecord, detached: bool
     detach(launched);
     return { id: c.id, exitCode: 0 };
   }
+  return { id: c.id, exitCode: await waitAttached(c, launched) };
+}
+
+/** The terminal stays with the container until it exits (run without -d, start -a): signals relayed, the exit recorded. */
+async function waitAttached(c: ContainerRecord, launched: Launched): Promise<number> {
   const stopRelay = relaySignals(launched, c.spec.tty);
   const code = await launched.exited;
   stopRelay();
   finalizeExit(c, code, new Date().toISOString());
-  return { id: c.id, exitCode: code };
+  return code;
 }
 
 /**
@@ -327,9 +330,5 @@ async function startStopped(ref: string, byPolicy: boolean, attach: boolean): Pr
     detach(launched);
     return undefined;
   }
-  const stopRelay = relaySignals(launched, current.spec.tty);
-  const code = await launched.exited;
-  stopRelay();
-  finalizeExit(current, code, new Date().toISOString());
-  return code;
+  return waitAttached(current, launched);
 }

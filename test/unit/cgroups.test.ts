@@ -21,6 +21,19 @@ afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 const read = (...p: string[]) => fs.readFileSync(path.join(root, ...p), 'utf8');
 
 describe('cgroup v2 on a fake tree', () => {
+  it('freezes with cgroup.freeze and waits for cgroup.events to say so (pause/unpause)', () => {
+    const cg = new CgroupV2(root, 'tbox', 'cf');
+    cg.create(parseResources({}));
+    fs.writeFileSync(path.join(root, 'tbox', 'cf', 'cgroup.events'), 'populated 1\nfrozen 1\n');
+    cg.freeze(true);
+    expect(read('tbox', 'cf', 'cgroup.freeze')).toBe('1');
+    // the kernel has not thawed it yet: freeze(false) waits, then gives up with one line
+    expect(() => cg.freeze(false)).toThrow(/cgroup.freeze 0: the kernel did not finish/);
+    fs.writeFileSync(path.join(root, 'tbox', 'cf', 'cgroup.events'), 'populated 1\nfrozen 0\n');
+    cg.freeze(false);
+    expect(read('tbox', 'cf', 'cgroup.freeze')).toBe('0');
+  });
+
   it('enables the controllers down the tree and writes each limit', () => {
     const cg = new CgroupV2(root, 'tbox', 'c1');
     cg.create(parseResources({ memory: '32m', cpus: '0.5', cpuShares: '512', cpusetCpus: '0', pidsLimit: '20' }));
