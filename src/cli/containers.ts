@@ -256,17 +256,15 @@ export function registerContainerCommands(program: Command, setExit: (code: numb
       const { findContainer } = await import('../state/containers.js');
       const { commitContainer } = await import('../image/commit.js');
       const { parseChanges } = await import('../image/changes.js');
-      const { cgroupOf } = await import('../container/cgroups/cgroup.js');
-      const { isRunning, reconcile } = await import('../container/reconcile.js');
+      const { reconcile } = await import('../container/reconcile.js');
       reconcile();
       const c = findContainer(ref);
-      const freeze = o.pause !== 'false' && isRunning(c) && !c.paused ? (f: boolean) => cgroupOf(c.id).freeze(f) : undefined;
       const id = await commitContainer(c, {
         reference: target,
         message: o.message,
         author: o.author,
         changes: parseChanges(o.change),
-        freeze,
+        pause: o.pause !== 'false',
       });
       process.stdout.write(`${id}\n`);
     });

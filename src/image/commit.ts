@@ -14,7 +14,7 @@ import type { ImageConfig } from '../state/images.js';
 import { addLayer, lookupImage, saveImage, type ContainerConfig } from './store.js';
 import { packLayer } from './pack-layer.js';
 import { parseReference } from './reference.js';
-import { whileHeld } from '../host/held.js';
+import { whileFrozen } from '../container/pause.js';
 
 export interface CommitOptions {
   reference?: string;
@@ -22,8 +22,8 @@ export interface CommitOptions {
   author?: string;
   /** --change, parsed */
   changes: ContainerConfig;
-  /** freeze the container while its upper directory is read */
-  freeze?: (frozen: boolean) => void;
+  /** freeze the container while its upper directory is read (docker commit --pause, the default) */
+  pause: boolean;
 }
 
 /** The container's settings as an image config: its command after the image's entrypoint, its env and workdir. */
@@ -49,14 +49,8 @@ export async function commitContainer(c: ContainerRecord, opts: CommitOptions): 
   const archive = path.join(downloadsDir(), `commit-${randomUUID()}.tar`);
   try {
     const upper = path.join(containerDir(c.id), 'upper');
-    if (opts.freeze) {
-      const thaw = opts.freeze;
-      thaw(true);
-      await whileHeld(
-        () => thaw(false),
-        () => packLayer(upper, archive),
-      );
-    } else await packLayer(upper, archive);
+    const pack = () => packLayer(upper, archive);
+    await (opts.pause ? whileFrozen(c, pack) : pack());
     const layer = await addLayer(archive);
     const created = new Date().toISOString();
     const config: ImageConfig = {

@@ -15,18 +15,11 @@ import { whileHeld } from '../../host/held.js';
 import { findContainer, type ContainerRecord } from '../../state/containers.js';
 import { lookupImage, lowerDirs } from '../../image/store.js';
 import { extractLayer } from '../../image/safe-extract.js';
-import { cgroupOf } from '../cgroups/cgroup.js';
+import { whileFrozen } from '../pause.js';
 import { isRunning, reconcile } from '../reconcile.js';
 import { resolveInScope } from './scope.js';
 import { copyTree, landing } from './tree.js';
 import { viewDir } from './view.js';
-
-/** Freeze a running container for the duration of `use` (unless the user paused it already). */
-async function frozen<T>(c: ContainerRecord, use: () => Promise<T>): Promise<T> {
-  if (!(isRunning(c) && c.pid && !c.paused)) return use();
-  cgroupOf(c.id).freeze(true);
-  return whileHeld(() => cgroupOf(c.id).freeze(false), use);
-}
 
 /**
  * The container's files without its mounts, at <container>/view: read-only,
@@ -51,7 +44,7 @@ async function withOverlay<T>(c: ContainerRecord, writable: boolean, use: (root:
 
 /** cp sees what the container sees, volumes too, while it runs: its root through /proc, frozen. */
 function withRoot<T>(c: ContainerRecord, writable: boolean, use: (root: string) => Promise<T>): Promise<T> {
-  if (isRunning(c) && c.pid) return frozen(c, () => use(`/proc/${c.pid}/root`));
+  if (isRunning(c) && c.pid) return whileFrozen(c, () => use(`/proc/${c.pid}/root`));
   return withOverlay(c, writable, use);
 }
 
@@ -60,7 +53,7 @@ export async function exportContainer(ref: string, out: NodeJS.WritableStream | 
   reconcile();
   const c = findContainer(ref);
   const tar = await import('tar');
-  await frozen(c, () =>
+  await whileFrozen(c, () =>
     withOverlay(c, false, async (root) => {
       const entries = fs.readdirSync(root).sort();
       if (typeof out === 'string') await tar.c({ cwd: root, file: out }, entries);
