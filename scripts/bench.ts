@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execa, execaSync } from 'execa';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -34,11 +34,12 @@ const env = {
 Object.assign(process.env, env);
 
 function sh(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { env, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
+  // execa's error names the command, its exit code and its stderr
+  return execaSync(cmd, args, { env, extendEnv: false, stripFinalNewline: false }).stdout;
 }
 const tbox = (...args: string[]) => sh(process.execPath, [cli, ...args]);
+/** Clean-up steps whose failure does not matter. */
+const quiet = (cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}) => execaSync(cmd, args, { ...opts, reject: false });
 
 function measure(label: string, cmd: string, args: string[], runs = RUNS, before?: () => void): Figure {
   before?.();
@@ -336,9 +337,8 @@ async function benchDetached() {
       }
     });
   const perContainer = monitors.reduce((sum, p) => sum + pss(p), 0) / COUNT;
-  const { spawn } = await import('node:child_process');
-  const idleNode = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
-  const idleSleep = spawn('sleep', ['60']);
+  const idleNode = execa(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { reject: false });
+  const idleSleep = execa('sleep', ['60'], { reject: false });
   await new Promise((r) => setTimeout(r, 500));
   const nodePss = pss(idleNode.pid!);
   const sleepPss = pss(idleSleep.pid!);
@@ -397,15 +397,15 @@ async function benchImages() {
     writeOciLayout(path.join(work, 'manyfiles'), [bb, files], config);
     push(path.join(work, 'manyfiles'), registry.host, 'bench/manyfiles:1');
     const pullRuns = 5;
-    const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+    const has = (tool: string) => execaSync('sh', ['-c', `command -v ${tool}`], { reject: false }).exitCode === 0;
     for (const [name, what] of [
       ['big', `${(size / 1e6).toFixed(0)} MB image, 2 layers`],
       ['manyfiles', '3,000-file image'],
     ] as const) {
       const image = `${registry.host}/bench/${name}:1`;
       const forget = () => {
-        spawnSync(process.execPath, [cli, 'rmi', image], { env });
-        spawnSync(process.execPath, [cli, 'image', 'prune', '-a', '-f'], { env });
+        quiet(process.execPath, [cli, 'rmi', image], { env });
+        quiet(process.execPath, [cli, 'image', 'prune', '-a', '-f'], { env });
       };
       const layout = path.join(work, `oci-${name}`);
       const rootfs = path.join(work, `rootfs-${name}`);
@@ -433,11 +433,11 @@ async function benchImages() {
         const store = path.join(work, 'podman');
         const podmanArgs = ['--root', `${store}/root`, '--runroot', `${store}/run`, '--storage-driver', 'vfs'];
         const podman = measure('podman pull', 'podman', [...podmanArgs, 'pull', '-q', '--tls-verify=false', image], pullRuns, () =>
-          spawnSync('podman', [...podmanArgs, 'rmi', '-a', '-f']),
+          quiet('podman', [...podmanArgs, 'rmi', '-a', '-f']),
         );
         goal(`pull (${what}) vs podman`, pull, podman.median, 'podman pull');
         rows.push(podman);
-        spawnSync('podman', [...podmanArgs, 'system', 'reset', '-f']);
+        quiet('podman', [...podmanArgs, 'system', 'reset', '-f']);
       }
       report(
         `Pull from a registry on 127.0.0.1 (${what})`,
@@ -496,6 +496,6 @@ try {
   await benchImages();
   reportGoals();
 } finally {
-  spawnSync(process.execPath, [cli, 'system', 'reset', '-f'], { env });
+  quiet(process.execPath, [cli, 'system', 'reset', '-f'], { env });
   fs.rmSync(root, { recursive: true, force: true });
 }

@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { execa, execaSync } from 'execa';
 import { fileURLToPath } from 'node:url';
 
 export const repoDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,9 +33,42 @@ export interface Sandbox {
   cleanup(): void;
 }
 
-export function run(cmd: string, args: string[], opts: SpawnSyncOptions = {}): Result {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000, ...opts });
-  return { code: r.status ?? 128, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+export interface RunOptions {
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  timeout?: number;
+  cwd?: string;
+}
+
+/**
+ * The suite's process runner (execa): a timeout kills the child with SIGKILL,
+ * output is kept whole, and a killed child reads as 128 + its signal.
+ */
+export function run(cmd: string, args: string[], opts: RunOptions = {}): Result {
+  const r = execaSync(cmd, args, { ...runOptions(opts), timeout: opts.timeout ?? 60_000 });
+  return asResult(r);
+}
+
+/** The same, for when the test process must keep serving (a proxy) while the command runs. */
+export async function runAsync(cmd: string, args: string[], opts: RunOptions = {}): Promise<Result> {
+  return asResult(await execa(cmd, args, { ...runOptions(opts), timeout: opts.timeout ?? 120_000 }));
+}
+
+function runOptions(opts: RunOptions) {
+  return {
+    input: opts.input,
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    extendEnv: false,
+    reject: false,
+    stripFinalNewline: false,
+    killSignal: 'SIGKILL' as const,
+  };
+}
+
+function asResult(r: { exitCode?: number; signal?: string; stdout: unknown; stderr: unknown }): Result {
+  const code = r.exitCode ?? (r.signal ? 128 + (os.constants.signals[r.signal as NodeJS.Signals] ?? 0) : 128);
+  return { code, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
 }
 
 export function sh(script: string): Result {
@@ -92,14 +126,7 @@ export function makeSandbox(opts: { netns?: boolean } = {}): Sandbox {
       timeout: opts.timeout ?? 60_000,
     });
   const tboxAsync = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
-    new Promise<Result>((resolve) => {
-      const child = spawn(...inNetns(process.execPath, [cliPath, ...args]), { env: { ...env, ...extraEnv } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('exit', (code) => resolve({ code: code ?? 128, stdout, stderr }));
-    });
+    runAsync(...inNetns(process.execPath, [cliPath, ...args]), { env: { ...env, ...extraEnv } });
   return {
     root,
     env,
@@ -217,9 +244,10 @@ export function makeUpstream(): Upstream {
  * applet can serve (this busybox's nc has no UDP).
  */
 export async function capture(iface: string, filter: string, action: () => void, ms = 1500): Promise<string> {
+  // node's own spawn: through execa, a capture that matched nothing read '\n', not ''
   const dump = spawn('tcpdump', ['-i', iface, '-n', '-l', '-c', '1', filter], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  dump.stdout.on('data', (d) => (out += d));
+  dump.stdout.on('data', (d: Buffer) => (out += d));
   // tcpdump says "listening on ..." once its capture is attached.
   await new Promise((r) => dump.stderr.once('data', r));
   action();
