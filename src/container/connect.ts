@@ -25,7 +25,7 @@ function nextIface(containerId: string): string {
 export function attachConnection(c: ContainerRecord, net: NetworkRecord, conn: ContainerConnection): void {
   const undo = new UndoStack();
   try {
-    const lease = leaseAddress(net.id, c.id, conn.ip, nextIface(c.id));
+    const lease = leaseAddress(net.id, c.id, { requested: conn.ip, iface: nextIface(c.id) });
     undo.push(() => detachLease(lease));
     attachToBridge(net, lease, c.pid!, { hairpin: false });
     refreshNetworkHosts(net.id);

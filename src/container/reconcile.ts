@@ -9,8 +9,14 @@ import { abandonStart, markExited, runningContainers, type ContainerRecord } fro
 import { asTboxError, teardown } from '../errors.js';
 import { cgroupOf } from './cgroups/cgroup.js';
 import { exitFilePath } from '../paths.js';
-import { destroyContainer } from './remove.js';
-import { releaseContainerNetwork } from '../network/attach.js';
+import type * as Remove from './remove.js';
+import type * as Attach from '../network/attach.js';
+
+// Required only when a container has exited since the last command: every
+// command reconciles, and these two load the network and volume code (~6 ms).
+const releaseContainerNetwork = (id: string) => (require('../network/attach.js') as typeof Attach).releaseContainerNetwork(id);
+const destroyContainer = (...args: Parameters<typeof Remove.destroyContainer>) =>
+  (require('./remove.js') as typeof Remove).destroyContainer(...args);
 
 /** Running in the database and its monitor still alive (not a zombie, not a reused pid). */
 export const isRunning = (c: ContainerRecord) => c.state === 'running' && isAlive(c.shimPid, c.shimStartTicks);

@@ -166,7 +166,7 @@ async function startContainer(c: ContainerRecord, image: ImageRecord, detached: 
     undo.push(() => releaseContainerNetwork(c.id));
     // First, so a port another container or process holds stops the start before anything is made.
     const ports = net ? await reservePorts(c.id, c.spec.ports ?? []) : [];
-    const lease = net && leaseAddress(net.id, c.id, c.spec.ip);
+    const lease = net && leaseAddress(net.id, c.id, { requested: c.spec.ip });
     const netnsOwner = sharedNetnsOwner(c);
     if (netnsOwner) shareEtcFiles(c, netnsOwner);
     else writeEtcFiles(c, lease ? leaseIp(lease) : undefined, net?.gateway);

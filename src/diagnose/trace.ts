@@ -72,7 +72,7 @@ function resolveDest(text: string, src: NetworkRecord): Dest {
 
 /** eth0 inside a container: present and up, or the broken link with its fix. */
 function checkEth0(name: string, pid: number, steps: TraceStep[]): void {
-  const links = ipJson<{ flags?: string[]; operstate?: string }>(['link', 'show', 'eth0'], { netnsOf: pid });
+  const links = ipJson<{ flags?: string[]; operstate?: string }>(['link', 'show', 'eth0'], { netns: pid });
   const up = links[0]?.flags?.includes('UP');
   steps.push({ what: `eth0 in ${name}`, detail: links.length ? `${up ? 'UP' : 'DOWN'} (${links[0]?.operstate})` : 'missing' });
   if (!up) throw new Broken(`eth0 in ${name} is DOWN: nsenter --net=/proc/${pid}/ns/net ip link set eth0 up`);
@@ -135,7 +135,7 @@ export function trace(srcRef: string, destText: string): TraceResult {
   ];
   try {
     checkEth0(src.name, pid, steps);
-    const route = ipJson<{ gateway?: string; dev?: string }>(['route', 'get', dest.ip], { netnsOf: pid });
+    const route = ipJson<{ gateway?: string; dev?: string }>(['route', 'get', dest.ip], { netns: pid });
     if (!route[0]) {
       steps.push({ what: `route in ${src.name}`, detail: `none to ${dest.ip}` });
       throw new Broken(`${src.name} has no default route: nsenter --net=/proc/${pid}/ns/net ip route add default via ${net.gateway}`);
@@ -145,7 +145,7 @@ export function trace(srcRef: string, destText: string): TraceResult {
       what: `route in ${src.name}`,
       detail: `ip route get ${dest.ip}: ${route[0].gateway ? `via ${route[0].gateway} (the default gateway) ` : 'on the subnet, '}dev ${route[0].dev}`,
     });
-    const neigh = ipJson<{ lladdr?: string; state?: string[] }>(['neigh', 'show', nextHop], { netnsOf: pid });
+    const neigh = ipJson<{ lladdr?: string; state?: string[] }>(['neigh', 'show', nextHop], { netns: pid });
     steps.push({
       what: 'ARP',
       detail: neigh[0]?.lladdr

@@ -90,16 +90,23 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
   return result;
 }
 
+/** A network namespace: a process's (its pid) or a netns file (/run/netns/NAME). */
+export type NetnsRef = number | string;
+
+/** `ip ARGS`, in the given network namespace (through nsenter, as the article does) or the host's. */
+function ip(args: readonly string[], netns: NetnsRef | undefined, opts: RunOptions): RunResult {
+  if (netns === undefined) return run('ip', args, opts);
+  const file = typeof netns === 'number' ? `/proc/${netns}/ns/net` : netns;
+  return run('nsenter', [`--net=${file}`, 'ip', ...args], opts);
+}
+
 /**
- * `ip -j ...` read as JSON: a list of links, addresses, routes or neighbours;
- * with `netnsOf`, inside that process's network namespace. A failed command
- * (no such device, no route) reads as an empty list.
+ * `ip -j ...` read as JSON: a list of links, addresses, routes or neighbours,
+ * in `netns` if given. A failed command (no such device, no route) reads as
+ * an empty list.
  */
-export function ipJson<T>(args: readonly string[], opts: { netnsOf?: number } = {}): T[] {
-  const r =
-    opts.netnsOf === undefined
-      ? run('ip', ['-j', ...args], { allowFailure: true })
-      : run('nsenter', [`--net=/proc/${opts.netnsOf}/ns/net`, 'ip', '-j', ...args], { allowFailure: true });
+export function ipJson<T>(args: readonly string[], opts: { netns?: NetnsRef } = {}): T[] {
+  const r = ip(['-j', ...args], opts.netns, { allowFailure: true });
   try {
     return r.code === 0 ? (JSON.parse(r.stdout || '[]') as T[]) : [];
   } catch {
@@ -107,14 +114,9 @@ export function ipJson<T>(args: readonly string[], opts: { netnsOf?: number } = 
   }
 }
 
-/**
- * `ip -batch -`: many ip operations in one process; with `netnsOf`, inside
- * that process's network namespace (through nsenter, as the article does).
- */
-export function ipBatch(lines: readonly string[], opts: { netnsOf?: number } = {}): RunResult {
-  const input = lines.join('\n') + '\n';
-  if (opts.netnsOf === undefined) return run('ip', ['-batch', '-'], { input });
-  return run('nsenter', [`--net=/proc/${opts.netnsOf}/ns/net`, 'ip', '-batch', '-'], { input });
+/** `ip -batch -`: many ip operations in one process, in `netns` if given. */
+export function ipBatch(lines: readonly string[], opts: { netns?: NetnsRef } = {}): RunResult {
+  return ip(['-batch', '-'], opts.netns, { input: lines.join('\n') + '\n' });
 }
 
 /**

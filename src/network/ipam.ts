@@ -28,7 +28,17 @@ function firstFree(db: Database, networkId: string, lo: number, hi: number, gate
   return candidate <= hi ? candidate : undefined;
 }
 
-export function leaseAddress(networkId: string, containerId: string, requested?: string, iface = 'eth0'): LeaseRecord {
+export interface LeaseOptions {
+  /** --ip: this address or none */
+  requested?: string;
+  /** the interface inside the container (eth0 unless connected later) */
+  iface?: string;
+  /** the veth's host end; tbox's own containers get hostVethName's */
+  hostVeth?: string;
+}
+
+export function leaseAddress(networkId: string, containerId: string, opts: LeaseOptions = {}): LeaseRecord {
+  const { requested, iface = 'eth0' } = opts;
   return write((db) => {
     const net = networkById(networkId, db);
     if (!net) throw new TboxError(`network ${networkId} disappeared`);
@@ -56,7 +66,7 @@ export function leaseAddress(networkId: string, containerId: string, requested?:
     }
     const held = db.prepare('SELECT 1 FROM leases WHERE container_id = ? AND network_id = ?').get(containerId, net.id);
     if (held) throw new ConflictError(`endpoint with name ${containerId.slice(0, 12)} already exists in network ${net.name}`);
-    const hostVeth = hostVethName(containerId, iface);
+    const hostVeth = opts.hostVeth ?? hostVethName(containerId, iface);
     const lease: LeaseRecord = { networkId: net.id, address, containerId, hostVeth, mac: macFor(address), iface };
     db.prepare('INSERT INTO leases (network_id, address, container_id, host_veth, mac, iface) VALUES (?, ?, ?, ?, ?, ?)').run(
       lease.networkId,

@@ -54,6 +54,10 @@ export interface CreateNetworkOptions {
   subnet?: string;
   gateway?: string;
   bridge?: string;
+  /** false: no MASQUERADE for this subnet (tbox-cni's ipMasq) */
+  masquerade?: boolean;
+  /** false: no isolation from other tbox bridges (tbox-cni's isolation) */
+  isolated?: boolean;
 }
 
 /** Why this subnet cannot be used, or undefined if it can. */
@@ -65,12 +69,18 @@ function conflictOf(db: Database, subnet: Cidr): string | undefined {
   return route && `host route ${route}`;
 }
 
+/** The kernel's side of a network: its bridge, forwarding, and the firewall rules of every network. */
+function plumb(db: Database, net: NetworkRecord): void {
+  if (!bridgeExists(net.bridge)) createBridge(net.bridge, net.gateway, net.subnet);
+  enableForwarding();
+  allowLocalnetRouting(net.bridge);
+  firewall().apply(store.listNetworks(db));
+}
+
+/** plumb() for a new row: if the kernel refuses, the row and bridge go too. */
 function realize(db: Database, net: NetworkRecord): void {
   try {
-    if (!bridgeExists(net.bridge)) createBridge(net.bridge, net.gateway, net.subnet);
-    enableForwarding();
-    allowLocalnetRouting(net.bridge);
-    firewall().apply(store.listNetworks(db));
+    plumb(db, net);
   } catch (err) {
     store.deleteNetwork(net.id, db);
     deleteBridge(net.bridge);
@@ -86,6 +96,7 @@ function newRecord(
   bridge: string,
   isDefault: boolean,
   id: string,
+  flags: { masquerade?: boolean; isolated?: boolean } = {},
 ): NetworkRecord {
   if (subnet.prefix > 30) throw new InvalidArgumentError(`subnet ${formatCidr(subnet)} is too small: use /30 or larger`);
   const gateway = gatewayText === undefined ? subnet.base + 1 : parseIp(gatewayText);
@@ -101,6 +112,8 @@ function newRecord(
     isDefault,
     nextAddress: subnet.base + 1,
     createdAt: new Date().toISOString(),
+    masquerade: flags.masquerade ?? true,
+    isolated: flags.isolated ?? true,
   };
 }
 
@@ -129,7 +142,7 @@ export function createNetwork(opts: CreateNetworkOptions): NetworkRecord {
     if (bridgeExists(bridge) || fs.existsSync(`/sys/class/net/${bridge}`) || store.listNetworks(db).some((n) => n.bridge === bridge)) {
       throw new ConflictError(`bridge ${bridge} already exists on this host`);
     }
-    const net = newRecord(opts.name, subnet, opts.gateway, bridge, false, id);
+    const net = newRecord(opts.name, subnet, opts.gateway, bridge, false, id, opts);
     store.insertNetwork(net, db);
     realize(db, net);
     return net;
@@ -187,6 +200,31 @@ export function ensureDefaultNetwork(): NetworkRecord {
     store.insertNetwork(net, db);
     realize(db, net);
     return net;
+  });
+}
+
+/**
+ * A network as a caller declares it each time (tbox-cni's config): made on
+ * first use; its bridge and rules made again if they are gone (a reboot);
+ * its NAT and isolation as declared now. A declaration that disagrees on the
+ * bridge, subnet or gateway is refused rather than silently re-addressed.
+ */
+export function ensureNetwork(opts: CreateNetworkOptions & { subnet: string; bridge: string }): NetworkRecord {
+  return write((db) => {
+    const net = store.networkByName(opts.name, db);
+    if (!net) return createNetwork(opts);
+    const subnet = formatCidr(parseCidr(opts.subnet));
+    if (net.subnet !== subnet || net.bridge !== opts.bridge || (opts.gateway !== undefined && net.gateway !== opts.gateway)) {
+      throw new ConflictError(
+        `network ${net.name} exists with bridge ${net.bridge}, subnet ${net.subnet} and gateway ${net.gateway}: ` +
+          'give the new settings another network name, or remove the old network once nothing uses it',
+      );
+    }
+    const declared = { ...net, masquerade: opts.masquerade ?? true, isolated: opts.isolated ?? true };
+    const changed = declared.masquerade !== net.masquerade || declared.isolated !== net.isolated;
+    if (changed) store.setNetworkFlags(declared, db);
+    if (changed || !bridgeExists(net.bridge)) plumb(db, declared);
+    return declared;
   });
 }
 

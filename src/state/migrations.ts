@@ -144,4 +144,9 @@ export const migrations: readonly string[] = [
   DROP TABLE leases;
   ALTER TABLE leases_by_network RENAME TO leases;
   `,
+  // 11: a network may go without NAT or without isolation (tbox-cni's ipMasq and isolation)
+  `
+  ALTER TABLE networks ADD COLUMN masquerade INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE networks ADD COLUMN isolated INTEGER NOT NULL DEFAULT 1;
+  `,
 ];

@@ -10,6 +10,10 @@ export interface NetworkRecord {
   /** IPAM's rotation cursor: where the next search for a free address starts. */
   nextAddress: number;
   createdAt: string;
+  /** MASQUERADE what leaves the subnet (tbox's networks always; tbox-cni's when ipMasq) */
+  masquerade: boolean;
+  /** Docker's isolation: no traffic to or from other tbox bridges */
+  isolated: boolean;
 }
 
 export interface LeaseRecord {
@@ -31,6 +35,8 @@ interface NetworkRow {
   is_default: number;
   next_address: number;
   created_at: string;
+  masquerade: number;
+  isolated: number;
 }
 
 const fromRow = (r: NetworkRow): NetworkRecord => ({
@@ -42,6 +48,8 @@ const fromRow = (r: NetworkRow): NetworkRecord => ({
   isDefault: r.is_default === 1,
   nextAddress: r.next_address,
   createdAt: r.created_at,
+  masquerade: r.masquerade === 1,
+  isolated: r.isolated === 1,
 });
 
 export function listNetworks(db: Database = database()): NetworkRecord[] {
@@ -60,9 +68,24 @@ export function networkById(id: string, db: Database = database()): NetworkRecor
 
 export function insertNetwork(n: NetworkRecord, db: Database = database()): void {
   db.prepare(
-    `INSERT INTO networks (id, name, bridge, subnet, gateway, is_default, next_address, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(n.id, n.name, n.bridge, n.subnet, n.gateway, n.isDefault ? 1 : 0, n.nextAddress, n.createdAt);
+    `INSERT INTO networks (id, name, bridge, subnet, gateway, is_default, next_address, created_at, masquerade, isolated)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    n.id,
+    n.name,
+    n.bridge,
+    n.subnet,
+    n.gateway,
+    n.isDefault ? 1 : 0,
+    n.nextAddress,
+    n.createdAt,
+    n.masquerade ? 1 : 0,
+    n.isolated ? 1 : 0,
+  );
+}
+
+export function setNetworkFlags(n: Pick<NetworkRecord, 'id' | 'masquerade' | 'isolated'>, db: Database = database()): void {
+  db.prepare('UPDATE networks SET masquerade = ?, isolated = ? WHERE id = ?').run(n.masquerade ? 1 : 0, n.isolated ? 1 : 0, n.id);
 }
 
 export function deleteNetwork(id: string, db: Database = database()): void {

@@ -36,6 +36,8 @@ function network(subnet: string, name = 'n'): NetworkRecord {
     isDefault: false,
     nextAddress: c.base + 1,
     createdAt: new Date(0).toISOString(),
+    masquerade: true,
+    isolated: true,
   };
   insertNetwork(net);
   return net;
@@ -67,10 +69,10 @@ describe('IPAM', () => {
 
   it('gives a requested address once, and refuses one outside the subnet or the gateway', () => {
     const net = network('10.9.2.0/24');
-    expect(leaseAddress(net.id, 'a', '10.9.2.50').address).toBe(parseIp('10.9.2.50'));
-    expect(() => leaseAddress(net.id, 'b', '10.9.2.50')).toThrow(/already in use/);
-    expect(() => leaseAddress(net.id, 'b', '10.9.3.1')).toThrow(/not a usable address/);
-    expect(() => leaseAddress(net.id, 'b', '10.9.2.1')).toThrow(/not a usable address/);
+    expect(leaseAddress(net.id, 'a', { requested: '10.9.2.50' }).address).toBe(parseIp('10.9.2.50'));
+    expect(() => leaseAddress(net.id, 'b', { requested: '10.9.2.50' })).toThrow(/already in use/);
+    expect(() => leaseAddress(net.id, 'b', { requested: '10.9.3.1' })).toThrow(/not a usable address/);
+    expect(() => leaseAddress(net.id, 'b', { requested: '10.9.2.1' })).toThrow(/not a usable address/);
     expect(leaseOf('a')?.mac).toBe('02:42:0a:09:02:32');
   });
 });

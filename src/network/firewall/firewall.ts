@@ -14,6 +14,10 @@ export interface FirewallNetwork {
   name: string;
   bridge: string;
   subnet: string;
+  /** MASQUERADE what leaves the subnet (unset: yes) */
+  masquerade?: boolean;
+  /** drop traffic to and from other tbox bridges (unset: yes) */
+  isolated?: boolean;
 }
 
 /** What a container publishes, and where it is. */

@@ -97,15 +97,19 @@ export class IptablesFirewall implements Firewall {
           `-A ${c.forward} -o ${n.bridge} -m conntrack --ctstate RELATED,ESTABLISHED ${comment(n)} -j ACCEPT`,
           `-A ${c.forward} -i ${n.bridge} -o ${n.bridge} ${comment(n)} -j ACCEPT`,
           `-A ${c.forward} -i ${n.bridge} ! -o ${n.bridge} ${comment(n)} -j ACCEPT`,
-          `-A ${c.isolation1} -i ${n.bridge} ! -o ${n.bridge} ${comment(n)} -j ${c.isolation2}`,
-          `-A ${c.isolation2} -o ${n.bridge} ${comment(n)} -j DROP`,
+          ...(n.isolated === false
+            ? []
+            : [
+                `-A ${c.isolation1} -i ${n.bridge} ! -o ${n.bridge} ${comment(n)} -j ${c.isolation2}`,
+                `-A ${c.isolation2} -o ${n.bridge} ${comment(n)} -j DROP`,
+              ]),
           `-A ${c.input} -i ${n.bridge} -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED ${comment(n)} -j DROP`,
         ]),
       ],
       nat: [
         `-A ${c.postrouting} -j ${c.hairpin}`,
         ...networks.flatMap((n) => [
-          `-A ${c.postrouting} -s ${n.subnet} ! -o ${n.bridge} ${comment(n)} -j MASQUERADE`,
+          ...(n.masquerade === false ? [] : [`-A ${c.postrouting} -s ${n.subnet} ! -o ${n.bridge} ${comment(n)} -j MASQUERADE`]),
           `-A ${c.postrouting} -s 127.0.0.0/8 -o ${n.bridge} ${comment(n)} -j MASQUERADE`,
         ]),
       ],
