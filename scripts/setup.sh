@@ -13,6 +13,7 @@ PACKAGES=(
 )
 if [ "${1:-}" = "--test" ]; then
   PACKAGES+=(docker-registry skopeo bsdutils libxml2-utils zsh podman)   # xmllint: the diagram's SVG parses; zsh -n: completion; podman load: tbox save's archive
+  PACKAGES+=(runc conmon containerd containernetworking-plugins)         # the engines that drive tbox-cni and tbox-runtime (runc: podman's runtime where crun fails on hybrid cgroups)
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
