@@ -17,7 +17,7 @@ import { findContainer } from '../state/containers.js';
 import { isRunning, reconcile } from './reconcile.js';
 import { mergeEnv, resolveEnvEntry } from './spec.js';
 import { envFileText, processConfinementArgs } from './launch.js';
-import { readOciSpecOf } from './oci.js';
+import { readOciSpecOf, seccompRulesPath } from './oci.js';
 import { cgroupOf } from './cgroups/cgroup.js';
 
 export interface ExecOptions {
@@ -63,7 +63,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
       ...(opts.tty && opts.interactive ? ['--interactive'] : []),
       ...(user ? ['--user', `${user.uid}:${user.gid}`] : []),
       // The container's own capabilities and no_new_privs, from its config.json.
-      ...processConfinementArgs(c.id, readOciSpecOf(c)),
+      ...processConfinementArgs(readOciSpecOf(c), seccompRulesPath(c.id)),
       // exec'd processes count against the container's limits
       ...cgroupOf(c.id)
         .joinDirs()

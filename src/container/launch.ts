@@ -56,22 +56,50 @@ export const envFileText = (env: readonly string[]) => env.map((e) => `${e}\0`).
 
 export class StartError extends TboxError {}
 
-/** config.json's namespace types as the shim's --unshare (unshare(1)'s) names them. */
-const UNSHARE_NAME: Record<string, string> = { mount: 'mount', uts: 'uts', ipc: 'ipc', pid: 'pid', network: 'net' };
+/** config.json's namespace types as the shim names them (--unshare takes unshare(1)'s names, --setns TYPE:PATH). */
+const SHIM_NS_NAME: Record<string, string> = { mount: 'mount', uts: 'uts', ipc: 'ipc', pid: 'pid', network: 'net', cgroup: 'cgroup' };
+
+/** config.json's linux.namespaces: the shim makes those without a path (unshare(2)) and joins those with one (setns(2)). */
+export function namespaceArgs(spec: OciSpec): string[] {
+  const name = (type: string) => {
+    const n = SHIM_NS_NAME[type];
+    if (!n) throw new TboxError(`the ${type} namespace is not supported by tbox`);
+    return n;
+  };
+  const made = spec.linux.namespaces.filter((n) => !n.path).map((n) => name(n.type));
+  const joined = spec.linux.namespaces.filter((n) => n.path).flatMap((n) => ['--setns', `${name(n.type)}:${n.path}`]);
+  return [...(made.length ? ['--unshare', made.join(',')] : []), ...joined];
+}
 
 /** /dev and /dev/shm are tmpfs the shim makes itself (rootfs.c); any other tmpfs in config.json is the user's. */
 const SHIM_TMPFS = new Set(['/dev', '/dev/shm']);
 
+/** Mount types the shim makes itself at the standard places (rootfs.c). */
+const KERNEL_FS = new Set(['proc', 'sysfs', 'devpts', 'mqueue', 'cgroup', 'cgroup2']);
+
+/** Options that are no tmpfs data: propagation (every mount is private in the container's mount namespace) and runc's copy-up. */
+const NOT_TMPFS_DATA = /^(r?(private|shared|slave|unbindable)|(no)?tmpcopyup)$/;
+
+/** A bind by its type, or (as engines write it) by its options with no type. */
+const isBind = (m: OciMount) =>
+  m.type === 'bind' || ((!m.type || m.type === 'none') && !!m.options?.some((o) => o === 'bind' || o === 'rbind'));
+
 /** config.json's binds and tmpfs (the shim makes the kernel file systems itself), --device nodes, nodev and a read-only root. */
-function mountArgs(spec: OciSpec): string[] {
+export function mountArgs(spec: OciSpec): string[] {
   const dev = spec.mounts.find((m) => m.destination === '/dev');
   const bindFlags = (m: OciMount) =>
     [m.options?.includes('ro') ? 'ro' : 'rw', ...(m.options?.includes(SEED_OPTION) ? ['seed'] : [])].join(',');
   return [
     ...spec.mounts.flatMap((m) => {
-      if (m.type === 'bind') return ['--volume', m.source!, m.destination, bindFlags(m)];
-      if (m.type === 'tmpfs' && !SHIM_TMPFS.has(m.destination)) return ['--tmpfs', m.destination, (m.options ?? []).join(',')];
-      return [];
+      if (isBind(m)) return ['--volume', m.source!, m.destination, bindFlags(m)];
+      if (m.type === 'tmpfs') {
+        if (SHIM_TMPFS.has(m.destination)) return [];
+        return ['--tmpfs', m.destination, (m.options ?? []).filter((o) => !NOT_TMPFS_DATA.test(o)).join(',')];
+      }
+      if (m.type && KERNEL_FS.has(m.type)) return [];
+      throw new TboxError(
+        `mount of type ${m.type ?? '(none)'} at ${m.destination} is not supported: use bind, tmpfs or a kernel file system`,
+      );
     }),
     ...(spec.root.readonly ? ['--read-only'] : []),
     ...spec.linux.devices.flatMap((d) => ['--device', d.hostPath ?? d.path, d.path]),
@@ -80,7 +108,7 @@ function mountArgs(spec: OciSpec): string[] {
 }
 
 /** process.capabilities, noNewPrivileges and linux.seccomp as shim flags: what every process of the container gets (exec too). */
-export function processConfinementArgs(id: string, spec: OciSpec): string[] {
+export function processConfinementArgs(spec: OciSpec, seccompRules: string): string[] {
   const caps = spec.process.capabilities;
   const masks = [caps.bounding, caps.effective, caps.permitted, caps.inheritable, caps.ambient].map(capMask).join(',');
   return [
@@ -88,15 +116,15 @@ export function processConfinementArgs(id: string, spec: OciSpec): string[] {
     masks,
     ...(spec.process.noNewPrivileges ? ['--no-new-privs'] : []),
     ...(spec.process.rlimits ?? []).flatMap((r) => ['--rlimit', `${r.type}:${r.soft}:${r.hard}`]),
-    // writeOciSpec put the rules beside config.json
-    ...(spec.linux.seccomp ? ['--seccomp', seccompRulesPath(id)] : []),
+    // linux.seccomp in the shim's form (shimRules), in a file of the caller's
+    ...(spec.linux.seccomp ? ['--seccomp', seccompRules] : []),
   ];
 }
 
 /** The process's confinement, and the masked and read-only paths pid 1 sets up once. */
-function confinementArgs(id: string, spec: OciSpec): string[] {
+export function confinementArgs(spec: OciSpec, seccompRules: string): string[] {
   return [
-    ...processConfinementArgs(id, spec),
+    ...processConfinementArgs(spec, seccompRules),
     ...spec.linux.maskedPaths.flatMap((p) => ['--mask', p]),
     ...spec.linux.readonlyPaths.flatMap((p) => ['--readonly', p]),
     ...(spec.annotations['io.tbox.init'] === 'true' ? ['--init'] : []),
@@ -144,14 +172,11 @@ export function launch(c: ContainerRecord, opts: LaunchOptions): Promise<Launche
     ...(opts.onExit ?? []).flatMap((a) => ['--on-exit', a]),
     ...(opts.publish ?? []).flatMap((p) => ['--publish', `${p.proto}:${hostIpOf(p)}:${p.hostPort}`]),
     ...mountArgs(spec),
-    ...confinementArgs(c.id, spec),
+    ...confinementArgs(spec, seccompRulesPath(c.id)),
     '--',
     ...spec.process.args,
   ];
-  // The shim makes config.json's namespaces itself (unshare(2)), and joins one given by path (setns(2)).
-  const made = spec.linux.namespaces.filter((n) => !n.path).map((n) => UNSHARE_NAME[n.type]!);
-  const joined = spec.linux.namespaces.find((n) => n.type === 'network' && n.path)?.path;
-  const nsArgs = [...(made.length ? ['--unshare', made.join(',')] : []), ...(joined ? ['--netns', joined] : [])];
+  const nsArgs = namespaceArgs(spec);
 
   const stdio: StdioOptions = [
     ...(opts.stdio === 'inherit' ? [c.spec.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'] : ['ignore', 'ignore', 'ignore']),

@@ -72,7 +72,7 @@ export const MASKED_PATHS = [
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 /** The kernel file systems the shim mounts itself, in order (src/shim/rootfs.c); nodev goes on /dev unless privileged. */
-function kernelMounts(nodev: boolean): OciMount[] {
+export function kernelMounts(nodev: boolean): OciMount[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },

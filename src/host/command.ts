@@ -198,3 +198,23 @@ export function start(cmd: string, args: readonly string[], opts: Omit<SpawnOpti
   trace(cmd, args);
   return spawn(cmd, args, { ...opts, env: hostEnv() });
 }
+
+/**
+ * An OCI hook: the engine's program with the engine's argv[0], environment
+ * and timeout (runtime-spec "POSIX-platform Hooks"), the container's state
+ * on stdin. Not hostEnv(): the hook's env is what the engine set for it.
+ */
+export function runHook(hook: { path: string; args?: string[]; env?: string[]; timeout?: number }, state: string): RunResult {
+  trace(hook.path, hook.args?.slice(1) ?? [], state);
+  const env = Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  const r = spawnSync(hook.path, hook.args?.slice(1) ?? [], {
+    argv0: hook.args?.[0] ?? hook.path,
+    env,
+    input: state,
+    encoding: 'utf8',
+    timeout: hook.timeout ? hook.timeout * 1000 : undefined,
+    killSignal: 'SIGKILL',
+  });
+  if (r.error) throw new TboxError(`hook ${hook.path}: ${r.error.message}`);
+  return { code: r.status ?? 128 + 9, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}

@@ -13,7 +13,9 @@ void fail(int code, const char *fmt, ...) {
     if (n > (int)sizeof msg - 5) n = sizeof msg - 5;
     msg[0] = (char)code;
     msg[1] = msg[2] = msg[3] = ' ';
-    if (write(err_pipe[1], msg, 4 + n) < 0) { /* nothing left to tell */ }
+    /* handed off past the barrier: no shim is listening, the container's stderr is the caller's */
+    if (err_pipe[1] < 0) dprintf(2, "tbox-shim: %s\n", msg + 4);
+    else if (write(err_pipe[1], msg, 4 + n) < 0) { /* nothing left to tell */ }
     _exit(code);
 }
 
@@ -27,13 +29,31 @@ static void join_cgroups(const struct spec *s) {
     }
 }
 
+/* Would execvp find cmd with this environment's PATH? (Inside the container's root.) */
+static int executable(const char *cmd, char **envp) {
+    if (strchr(cmd, '/')) return access(cmd, X_OK) == 0;
+    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (char **e = envp; e && *e; e++)
+        if (!strncmp(*e, "PATH=", 5)) path = *e + 5;
+    char dir[4096], file[4200];
+    for (const char *p = path; *p;) {
+        size_t len = strcspn(p, ":");
+        snprintf(dir, sizeof dir, "%.*s", (int)(len < sizeof dir ? len : sizeof dir - 1), p);
+        snprintf(file, sizeof file, "%s/%s", len ? dir : ".", cmd);
+        if (access(file, X_OK) == 0) return 1;
+        p += len + (p[len] == ':');
+    }
+    return 0;
+}
+
 void run_child(const struct spec *s) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     /* The container must not outlive its monitor: with no monitor nobody
-     * would record its exit or clean up after it. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+     * would record its exit or clean up after it. Handed off, the caller's
+     * subreaper is the monitor, and this shim exits at once. */
+    if (!s->hand_off) prctl(PR_SET_PDEATHSIG, SIGKILL);
     close(err_pipe[0]);
     if (pty_sock[0] >= 0) close(pty_sock[0]);
     join_cgroups(s);
@@ -57,6 +77,14 @@ void run_child(const struct spec *s) {
     }
     if (s->tty) take_pty();
 
+    if (s->hand_off && s->sync_fd >= 0) {
+        /* runc's create fails on a command that is not there; so does this, before the barrier */
+        if (!executable(s->argv[0], s->envp)) fail(127, "exec: \"%s\": %s", s->argv[0],
+             strchr(s->argv[0], '/') ? "no such file or directory" : "executable file not found in $PATH");
+        if (write(err_pipe[1], "B", 1) != 1) _exit(125);
+        close(err_pipe[1]);
+        err_pipe[1] = -1;
+    }
     if (s->sync_fd >= 0) {
         char go;
         ssize_t r;

@@ -138,6 +138,7 @@ static void parse(int argc, char **argv, struct spec *s) {
         if (!strcmp(a, "--nodev")) { s->nodev = 1; continue; }
         if (!strcmp(a, "--read-only")) { s->readonly_root = 1; continue; }
         if (!strcmp(a, "--init")) { s->init = 1; continue; }
+        if (!strcmp(a, "--hand-off")) { s->hand_off = 1; continue; }
         if (!strcmp(a, "--rootfs")) s->rootfs = argv[++i];
         else if (!strcmp(a, "--lower")) s->lower = argv[++i];
         else if (!strcmp(a, "--upper")) s->upper = argv[++i];
@@ -159,7 +160,8 @@ static void parse(int argc, char **argv, struct spec *s) {
             c->set = 1;
         }
         else if (!strcmp(a, "--unshare")) s->unshare = argv[++i];
-        else if (!strcmp(a, "--netns")) s->netns_path = argv[++i];
+        else if (!strcmp(a, "--setns") && s->nsetns < 8) s->setns[s->nsetns++] = argv[++i];
+        else if (!strcmp(a, "--console-socket")) s->console_socket = argv[++i];
         else if (!strcmp(a, "--rlimit") && s->nrlimits < 32) s->rlimits[s->nrlimits++] = argv[++i];
         else if (!strcmp(a, "--cgroup") && s->ncgroups < 16) s->cgroups[s->ncgroups++] = argv[++i];
         else if (!strcmp(a, "--seccomp")) {
@@ -199,7 +201,8 @@ static void parse(int argc, char **argv, struct spec *s) {
         }
         else usage();
     }
-    if ((!s->join_pid && (!s->rootfs || !s->lower || !s->upper || !s->work)) || i >= argc) usage();
+    /* without --lower, the rootfs is a ready directory (an OCI bundle's root.path) */
+    if ((!s->join_pid && (!s->rootfs || (s->lower && (!s->upper || !s->work)))) || i >= argc) usage();
     s->argv = argv + i;
 }
 
@@ -221,14 +224,26 @@ static int join_namespaces(int pid) {
     return 0;
 }
 
-/* config.json's linux.namespaces: join the one with a path (--network
- * container:X), make the others. unshare(2) here, not unshare(1) before us:
- * one exec less on every start. The new pid namespace is our children's. */
+/* config.json's linux.namespaces: join those with a path (--network
+ * container:X, a pod's shared ones), make the others. unshare(2) here, not
+ * unshare(1) before us: one exec less on every start. The new pid namespace
+ * is our children's. */
 static int enter_namespaces(const struct spec *s) {
-    if (s->netns_path) {
-        explain("the network namespace of another container (--network container:)", "nsenter --net=%s", s->netns_path);
-        int fd = open(s->netns_path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) { fprintf(stderr, "tbox-shim: join %s: %s\n", s->netns_path, strerror(errno)); return -1; }
+    static const struct { const char *name; int flag; } kinds[] = {
+        {"net", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"pid", CLONE_NEWPID}, {"mount", CLONE_NEWNS},
+    };
+    for (int i = 0; i < s->nsetns; i++) {
+        const char *colon = strchr(s->setns[i], ':');
+        int flag = 0;
+        const char *kind = "";
+        for (size_t k = 0; colon && k < sizeof kinds / sizeof kinds[0]; k++)
+            if ((size_t)(colon - s->setns[i]) == strlen(kinds[k].name) && !strncmp(s->setns[i], kinds[k].name, strlen(kinds[k].name)))
+                flag = kinds[k].flag, kind = kinds[k].name;
+        if (!flag) { fprintf(stderr, "tbox-shim: bad --setns %s\n", s->setns[i]); return -1; }
+        const char *path = colon + 1;
+        explain("a namespace shared with another container (--network container:, a pod)", "nsenter --%s=%s", kind, path);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, flag) < 0) { fprintf(stderr, "tbox-shim: join %s: %s\n", path, strerror(errno)); return -1; }
         close(fd);
     }
     if (!s->unshare) return 0;
@@ -241,6 +256,7 @@ static int enter_namespaces(const struct spec *s) {
         else if (!strcmp(t, "ipc")) flags |= CLONE_NEWIPC;
         else if (!strcmp(t, "pid")) flags |= CLONE_NEWPID;
         else if (!strcmp(t, "net")) flags |= CLONE_NEWNET;
+        else if (!strcmp(t, "cgroup")) flags |= CLONE_NEWCGROUP;
         else { fprintf(stderr, "tbox-shim: unknown namespace %s\n", t); return -1; }
         /* as unshare(1) would be typed */
         snprintf(shown + strlen(shown), sizeof shown - strlen(shown), " --%s", t);
@@ -284,7 +300,13 @@ int main(int argc, char **argv) {
     if (s.report_fd >= 0) fcntl(s.report_fd, F_SETFD, FD_CLOEXEC);
     if (pipe2(err_pipe, O_CLOEXEC) < 0) { perror("tbox-shim: pipe"); return 125; }
     tty_mode = s.tty;
-    if (s.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pty_sock) < 0) { perror("tbox-shim: socketpair"); return 125; }
+    if (s.tty && s.hand_off) {
+        /* the pty master goes straight to whoever holds the console socket (conmon) */
+        if (!s.console_socket || (pty_sock[1] = connect_unix(s.console_socket)) < 0) {
+            fprintf(stderr, "tbox-shim: console socket %s: %s\n", s.console_socket ? s.console_socket : "(none given)", strerror(errno));
+            return 125;
+        }
+    } else if (s.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pty_sock) < 0) { perror("tbox-shim: socketpair"); return 125; }
 
     for (int i = 0; i < s.ncgroups; i++) {
         char p[4096];
@@ -346,6 +368,15 @@ int main(int argc, char **argv) {
         msg[n] = 0;
         report(s.report_fd, "error %d %s\n", (unsigned char)msg[0], msg + 4);
         if (s.report_fd < 0) fprintf(stderr, "tbox: %s\n", msg + 4);
+        if (s.hand_off) {
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+            return (unsigned char)msg[0];
+        }
+    } else if (s.hand_off) {
+        /* One byte: pid 1 waits at the exec barrier (create); EOF: the command was exec'd (exec -d).
+         * Either way it is the caller's subreaper's from here on. */
+        report(s.report_fd, n == 1 ? "created\n" : "ready\n");
+        return 0;
     } else {
         report(s.report_fd, "ready\n");
     }

@@ -17,6 +17,17 @@ static void send_fd(int sock, int fd) {
     if (sendmsg(sock, &msg, 0) < 0) fail(125, "send pty: %s", strerror(errno));
 }
 
+/* A connected unix stream socket (the OCI console socket), or -1. */
+int connect_unix(const char *path) {
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof addr.sun_path) { errno = ENAMETOOLONG; return -1; }
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) { close(fd); return -1; }
+    return fd;
+}
+
 int recv_fd(int sock) {
     char byte;
     struct iovec iov = {.iov_base = &byte, .iov_len = 1};

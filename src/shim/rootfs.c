@@ -109,13 +109,19 @@ void build_root(const struct spec *s) {
     explain("mount events stay inside the container's mount namespace", "mount --make-rprivate /");
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         fail(125, "make / private: %s", strerror(errno));
-    int n = snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", s->lower, s->upper, s->work);
-    if (n >= (int)sizeof opts) fail(125, "overlay options too long (%d bytes)", n);
-    /* s->rootfs is tbox's own directory; everything below it is the image's. */
-    mkdir_p(s->rootfs, 0755);
-    explain("overlay: the image's layers, read-only, under a writable layer of the container's own",
-            "mount -t overlay overlay -o %s %s", opts, s->rootfs);
-    if (mount("overlay", s->rootfs, "overlay", s->nodev ? MS_NODEV : 0, opts) < 0) fail(125, "mount overlay on %s: %s", s->rootfs, strerror(errno));
+    if (s->lower) {
+        int n = snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", s->lower, s->upper, s->work);
+        if (n >= (int)sizeof opts) fail(125, "overlay options too long (%d bytes)", n);
+        /* s->rootfs is tbox's own directory; everything below it is the image's. */
+        mkdir_p(s->rootfs, 0755);
+        explain("overlay: the image's layers, read-only, under a writable layer of the container's own",
+                "mount -t overlay overlay -o %s %s", opts, s->rootfs);
+        if (mount("overlay", s->rootfs, "overlay", s->nodev ? MS_NODEV : 0, opts) < 0) fail(125, "mount overlay on %s: %s", s->rootfs, strerror(errno));
+    } else {
+        /* an OCI bundle's root, made by the engine: pivot_root needs it to be a mount point */
+        explain("the bundle's root file system, as the engine prepared it", "mount --rbind %s %s", s->rootfs, s->rootfs);
+        if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) fail(125, "bind %s: %s", s->rootfs, strerror(errno));
+    }
     int rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) fail(125, "open %s: %s", s->rootfs, strerror(errno));
 

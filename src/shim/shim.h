@@ -16,6 +16,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <time.h>
 #include <sys/prctl.h>
@@ -42,8 +43,15 @@ struct user_mount { char kind; const char *src, *dst, *opts; };
 struct spec {
     const char *rootfs, *lower, *upper, *work, *hostname, *cwd, *exit_file, *log_file, *user;
     int report_fd, sync_fd, loopback_up, tee, tty, interactive;
-    /* namespaces to make (mount,uts,ipc,pid,network) and a network one to join first */
-    const char *unshare, *netns_path;
+    /* namespaces to make (mount,uts,ipc,pid,network), and ones to join first (TYPE:PATH, --setns) */
+    const char *unshare;
+    const char *setns[8];
+    int nsetns;
+    /* tbox-runtime: pid 1 is handed to the caller's subreaper (conmon, containerd's shim) once it
+     * waits at the exec barrier; the shim exits instead of monitoring. No log, no exit file. */
+    int hand_off;
+    /* with --tty under --hand-off: the pty master goes to this unix socket (the OCI console socket) */
+    const char *console_socket;
     /* exec: join this running container's namespaces instead of making new ones */
     int join_pid;
     char *on_exit[MAX_HOOK_ARGS + 1];
@@ -129,6 +137,7 @@ void build_root(const struct spec *s);
 
 /* pty.c */
 int recv_fd(int sock);
+int connect_unix(const char *path);
 void take_pty(void);
 void relay_pty(int master, int log_fd, int tee, int interactive);
 

@@ -112,6 +112,8 @@ static void mount_tmpfs(int rootfd, const struct user_mount *m) {
     static const struct { const char *word; unsigned long set, clear; } words[] = {
         {"ro", MS_RDONLY, 0}, {"rw", 0, MS_RDONLY}, {"exec", 0, MS_NOEXEC}, {"noexec", MS_NOEXEC, 0},
         {"suid", 0, MS_NOSUID}, {"nosuid", MS_NOSUID, 0}, {"dev", 0, MS_NODEV}, {"nodev", MS_NODEV, 0},
+        {"strictatime", MS_STRICTATIME, 0}, {"relatime", MS_RELATIME, 0}, {"noatime", MS_NOATIME, 0},
+        {"nodiratime", MS_NODIRATIME, 0}, {"sync", MS_SYNCHRONOUS, 0},
     };
     /* Docker's defaults for --tmpfs */
     unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;

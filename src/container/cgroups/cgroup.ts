@@ -52,7 +52,12 @@ export function detectMode(root = '/sys/fs/cgroup'): CgroupMode {
 export const cgroupParent = () => process.env.TBOX_CGROUP_PARENT || 'tbox';
 
 export function cgroupOf(containerId: string, root = '/sys/fs/cgroup', mode = detectMode(root)): Cgroup {
-  return mode === 'v2' ? new CgroupV2(root, cgroupParent(), containerId) : new CgroupV1(root, cgroupParent(), containerId);
+  return cgroupAt(cgroupParent(), containerId, root, mode);
+}
+
+/** A cgroup at parent/name below each hierarchy's root (tbox-runtime: a bundle's linux.cgroupsPath). */
+export function cgroupAt(parent: string, name: string, root = '/sys/fs/cgroup', mode = detectMode(root)): Cgroup {
+  return mode === 'v2' ? new CgroupV2(root, parent, name) : new CgroupV1(root, parent, name);
 }
 
 /** tbox's parent cgroup in each hierarchy (one on v2, one per controller on v1); containers' cgroups are below. */

@@ -7,7 +7,7 @@
  */
 import { InvalidArgumentError } from '../../errors.js';
 
-const ACTIONS = [
+export const SECCOMP_ACTIONS = [
   'SCMP_ACT_ALLOW',
   'SCMP_ACT_ERRNO',
   'SCMP_ACT_KILL',
@@ -16,7 +16,15 @@ const ACTIONS = [
   'SCMP_ACT_TRAP',
   'SCMP_ACT_LOG',
 ];
-const OPS = ['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ'];
+export const SECCOMP_OPERATORS = [
+  'SCMP_CMP_NE',
+  'SCMP_CMP_LT',
+  'SCMP_CMP_LE',
+  'SCMP_CMP_EQ',
+  'SCMP_CMP_GE',
+  'SCMP_CMP_GT',
+  'SCMP_CMP_MASKED_EQ',
+];
 const EPERM = 1;
 
 export interface SeccompArg {
@@ -53,7 +61,7 @@ function bad(why: string): never {
 const isCount = (n: unknown, max: number) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && n <= max;
 
 function checkAction(action: unknown, where: string): string {
-  if (typeof action !== 'string' || !ACTIONS.includes(action)) bad(`${where}: unknown action ${JSON.stringify(action)}`);
+  if (typeof action !== 'string' || !SECCOMP_ACTIONS.includes(action)) bad(`${where}: unknown action ${JSON.stringify(action)}`);
   return action;
 }
 
@@ -93,7 +101,7 @@ export function compileProfile(text: string, caps: readonly string[]): OciSeccom
         !isCount(a?.index, 5) ||
         !isCount(a.value, Number.MAX_SAFE_INTEGER) ||
         (a.valueTwo !== undefined && !isCount(a.valueTwo, Number.MAX_SAFE_INTEGER)) ||
-        !OPS.includes(a.op)
+        !SECCOMP_OPERATORS.includes(a.op)
       ) {
         bad(`${where}.args has an entry that is not {index 0-5, value, valueTwo, op}`);
       }
